@@ -1,0 +1,2 @@
+// keyless CLI: not implemented yet (see the open issue).
+export {};

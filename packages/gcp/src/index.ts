@@ -1,0 +1,2 @@
+// @keyless/gcp: not implemented yet (see the open issue). Nothing is exported until it works.
+export {};
