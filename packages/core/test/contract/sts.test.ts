@@ -22,26 +22,21 @@ interface Captured {
 type Answer = [status: number, xml: string, headers?: Record<string, string>];
 
 /**
- * Answers one GetWebIdentityToken at `origin` like STS and records the request. (nock 15 reply
- * functions and replyWithError never reach the AWS SDK's node-http-handler, so the answer is static
- * and the request is captured by the body and header matchers.)
+ * Answers one GetWebIdentityToken at `origin` like STS and records the request. (nock 15 calls a
+ * reply function with one argument, the Fetch `Request`.)
  */
 function mockSts(origin: string, answer: Answer) {
   const captured: Captured[] = [];
-  let headers: Record<string, string> = {};
-  const capture = (name: string) => (value: string | null) => {
-    headers[name] = value ?? '';
-    return true;
-  };
-  const scope = nock(origin, {
-    reqheaders: { authorization: capture('authorization'), 'content-type': capture('content-type') },
-  })
-    .post('/', (body: string | Record<string, unknown>) => {
-      captured.push({ url: `${origin}/`, headers, form: parseForm(body) });
-      headers = {};
-      return true;
-    })
-    .reply(answer[0], answer[1], { 'content-type': 'text/xml', 'x-amzn-requestid': 'req-123', ...answer[2] });
+  const scope = nock(origin)
+    .post('/')
+    .reply(async (req: Request) => {
+      captured.push({
+        url: req.url,
+        headers: Object.fromEntries(req.headers.entries()),
+        form: parseForm(await req.text()),
+      });
+      return [answer[0], answer[1], { 'content-type': 'text/xml', 'x-amzn-requestid': 'req-123', ...answer[2] }];
+    });
   return { scope, captured };
 }
 
@@ -92,6 +87,7 @@ describe('GetWebIdentityToken request', () => {
       'Tags.member.2.Key': 'env',
       'Tags.member.2.Value': 'prod',
     });
+    expect(request!.url).toBe('https://sts.us-east-1.amazonaws.com/');
     expect(request!.headers['content-type']).toBe('application/x-www-form-urlencoded');
     expect(request!.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/\d{8}\/us-east-1\/sts\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/,
