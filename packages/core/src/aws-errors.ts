@@ -1,4 +1,5 @@
 import { isKeylessError, KeylessError } from './errors.js';
+import { parseRetryAfter } from './http.js';
 
 interface StsRequest {
   audience: string[];
@@ -58,7 +59,13 @@ export function mapStsError(error: unknown, request: StsRequest): KeylessError {
     ...(status === undefined ? {} : { status }),
     ...(e.$metadata?.requestId ? { requestId: e.$metadata.requestId } : {}),
   };
-  const base = { provider: 'aws' as const, cause: error, details };
+  const retryAfter = parseRetryAfter(e.$response?.headers?.['retry-after']);
+  const base = {
+    provider: 'aws' as const,
+    cause: error,
+    details,
+    ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+  };
   const said = e.message ? ` STS said: ${e.message}` : '';
 
   if (code === 'OutboundWebIdentityFederationDisabledException') {
@@ -112,13 +119,11 @@ export function mapStsError(error: unknown, request: StsRequest): KeylessError {
     return new KeylessError({ ...base, code: 'INVALID_CONFIG', message: `STS refused the request parameters.${said}` });
   }
   if (THROTTLING_CODES.has(code) || status === 429) {
-    const retryAfter = Number(e.$response?.headers?.['retry-after']);
     return new KeylessError({
       ...base,
       code: 'THROTTLED',
       message: 'STS throttled GetWebIdentityToken.',
       hint: 'Share one provider across the process (it caches the token) instead of creating one per request.',
-      ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
     });
   }
   if (e.name === 'CredentialsProviderError' || /could not load credentials/i.test(e.message ?? '')) {
