@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { KeylessError, type KeylessProvider } from './errors.js';
+import { KeylessError, type KeylessErrorDetails, type KeylessProvider } from './errors.js';
 
 /** The key of the object claim that holds every AWS-specific claim (IAM outbound token claims page). */
 export const AWS_CLAIMS_KEY = 'https://sts.amazonaws.com/';
@@ -103,6 +103,43 @@ export function summarizeToken(token: string): TokenSummary {
     // not a JWT: nothing safe to say about it
   }
   return summary;
+}
+
+/** The claims of a presented JWT as `KeylessErrorDetails.presented`. */
+export type PresentedClaims = NonNullable<KeylessErrorDetails['presented']>;
+
+const MAX_CLAIM_LENGTH = 200;
+const MAX_AUDIENCES = 5;
+
+/**
+ * The `iss`, `sub`, `aud` and `alg` of a JWT for `details.presented` and hints. Claims are not
+ * secrets, but a token a verifier received is attacker-controlled, so every value is bounded.
+ */
+export function presentedClaims(jwt: string): PresentedClaims {
+  const summary = summarizeToken(jwt);
+  const presented: PresentedClaims = {};
+  if (summary.iss !== undefined) presented.iss = clipClaim(summary.iss);
+  if (summary.sub !== undefined) presented.sub = clipClaim(summary.sub);
+  if (typeof summary.aud === 'string') presented.aud = clipClaim(summary.aud);
+  else if (Array.isArray(summary.aud))
+    presented.aud = summary.aud.slice(0, MAX_AUDIENCES).map((a) => clipClaim(String(a)));
+  if (summary.alg !== undefined) presented.alg = clipClaim(summary.alg);
+  return presented;
+}
+
+/** `iss=… sub=… aud=… alg=…` of presented claims, for a hint. */
+export function formatPresented(presented: PresentedClaims): string {
+  const parts: string[] = [];
+  for (const key of ['iss', 'sub', 'aud', 'alg'] as const) {
+    const value = presented[key];
+    if (value !== undefined) parts.push(`${key}=${Array.isArray(value) ? value.join(',') : value}`);
+  }
+  return parts.length > 0 ? parts.join(' ') : 'an unreadable token';
+}
+
+/** Bounds an untrusted claim value before it is quoted. */
+export function clipClaim(value: string): string {
+  return value.length > MAX_CLAIM_LENGTH ? `${value.slice(0, MAX_CLAIM_LENGTH - 3)}...` : value;
 }
 
 /** `iss=… sub=… aud=… exp=… jti=…`, for debug lines and hints. */

@@ -12,8 +12,12 @@ export {
   AWS_CLAIMS_KEY,
   type AwsContextClaims,
   type AwsWebIdentityClaims,
+  clipClaim,
   decodeAwsWebIdentityClaims,
+  formatPresented,
   formatTokenSummary,
+  type PresentedClaims,
+  presentedClaims,
   summarizeToken,
   type TokenSummary,
 } from './claims.js';
@@ -64,3 +68,8 @@ export {
   invalidConfig,
   showValue,
 } from './validate.js';
+export {
+  resolveWebIdentityToken,
+  type WebIdentityDefaults,
+  type WebIdentityOptions,
+} from './web-identity-source.js';

@@ -1,0 +1,67 @@
+import { describe, expect, it, vi } from 'vitest';
+import { formatPresented, presentedClaims } from './claims.js';
+import { resolveWebIdentityToken } from './web-identity-source.js';
+
+const good = { token: 'a.b.c', expiresAt: new Date(Date.now() + 60_000), claims: {} as never };
+
+describe('resolveWebIdentityToken', () => {
+  it('refuses aws together with webIdentityToken', () => {
+    expect(() => resolveWebIdentityToken('azure', { aws: {}, webIdentityToken: async () => good })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        provider: 'azure',
+        message: 'Pass either aws or webIdentityToken, not both',
+      }),
+    );
+  });
+
+  it('requires an audience when the target has no default', () => {
+    expect(() => resolveWebIdentityToken('oidc', {}, { audienceHelp: 'the audience the server trusts' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        message: 'aws.audience is required: the audience the server trusts',
+      }),
+    );
+  });
+
+  it('validates the aws options with the target defaults applied', () => {
+    expect(() => resolveWebIdentityToken('gcp', { aws: { durationSeconds: 5 } }, { audience: 'x' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('durationSeconds') }),
+    );
+    expect(() =>
+      resolveWebIdentityToken('gcp', { aws: { region: 'us-east-1' } }, { audience: 'x', durationSeconds: 900 }),
+    ).not.toThrow();
+  });
+
+  it('passes through a user provider, checking what it returns', async () => {
+    const source = vi.fn(async () => good);
+    const provider = resolveWebIdentityToken('snowflake', { webIdentityToken: source });
+    await expect(provider({ forceRefresh: true })).resolves.toBe(good);
+    expect(source).toHaveBeenCalledWith({ forceRefresh: true });
+    const broken = resolveWebIdentityToken('snowflake', { webIdentityToken: async () => ({ token: '' }) as never });
+    await expect(broken()).rejects.toMatchObject({ code: 'INVALID_CONFIG', provider: 'snowflake' });
+  });
+
+  it('refuses a webIdentityToken that is not a function', () => {
+    expect(() => resolveWebIdentityToken('azure', { webIdentityToken: 'eyJ' as never })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        message: expect.stringContaining('webIdentityToken must be a function'),
+      }),
+    );
+  });
+});
+
+describe('presentedClaims', () => {
+  it('bounds attacker-controlled claim values', () => {
+    const payload = Buffer.from(
+      JSON.stringify({ iss: 'i'.repeat(500), sub: 's', aud: Array.from({ length: 9 }, (_, i) => `a${i}`) }),
+    ).toString('base64url');
+    const header = Buffer.from(JSON.stringify({ alg: 'RS256' })).toString('base64url');
+    const presented = presentedClaims(`${header}.${payload}.sig`);
+    expect(presented.iss).toHaveLength(200);
+    expect(presented.aud).toHaveLength(5);
+    expect(formatPresented({ sub: 's', alg: 'RS256' })).toBe('sub=s alg=RS256');
+    expect(formatPresented({})).toBe('an unreadable token');
+  });
+});
