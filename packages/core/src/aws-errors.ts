@@ -1,7 +1,8 @@
 import { isKeylessError, KeylessError } from './errors.js';
 import { parseRetryAfter } from './http.js';
 
-interface StsRequest {
+/** What was asked of STS, for the hints of `mapStsError`. */
+export interface StsRequest {
   audience: string[];
   signingAlgorithm: string;
   durationSeconds: number;
@@ -48,7 +49,10 @@ interface SdkErrorShape {
   $response?: { headers?: Record<string, string> };
 }
 
-/** Turns whatever the AWS SDK threw for `GetWebIdentityToken` into a `KeylessError` with a fix. */
+/**
+ * Turns whatever the AWS SDK threw for `GetWebIdentityToken` into a `KeylessError` with a fix. Exported
+ * for code that calls STS through another library (snowflake-sdk's own AWS path).
+ */
 export function mapStsError(error: unknown, request: StsRequest): KeylessError {
   if (isKeylessError(error)) return error;
   const e = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;

@@ -46,7 +46,7 @@ export interface AwsWebIdentityTokenOptions {
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Bring your own client; then region, endpoint and credentials are the client's. */
   client?: STSClient;
-  /** Refresh in the background once less than this is left. Default min(300, half the lifetime). */
+  /** Refresh in the background once less than this is left. Default 300, capped at half the lifetime. */
   refreshBeforeExpirySeconds?: number;
   /** Time-out of one STS request. Default 10,000 ms. */
   requestTimeoutMs?: number;

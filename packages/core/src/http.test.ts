@@ -140,3 +140,24 @@ describe('answer helpers', () => {
     expect(parseRetryAfter(inTenSeconds)).toBeGreaterThan(8_000);
   });
 });
+
+describe('checkUrl', () => {
+  it("allowHttp 'loopback' accepts https anywhere and http only on loopback hosts", async () => {
+    const { checkUrl } = await import('./validate.js');
+    expect(checkUrl('azure', 'authorityHost', 'https://login.example.com', { allowHttp: 'loopback' }).host).toBe(
+      'login.example.com',
+    );
+    for (const host of ['127.0.0.1:8080', 'localhost', '[::1]:9']) {
+      expect(() => checkUrl('azure', 'authorityHost', `http://${host}/x`, { allowHttp: 'loopback' })).not.toThrow();
+    }
+    expect(() => checkUrl('azure', 'authorityHost', 'http://login.example.com', { allowHttp: 'loopback' })).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        message: expect.stringContaining('authorityHost must use https'),
+      }),
+    );
+    expect(() => checkUrl('oidc', 'tokenEndpoint', 'http://x.example', { allowHttp: false })).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('must be an absolute https URL') }),
+    );
+  });
+});

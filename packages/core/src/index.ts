@@ -1,3 +1,4 @@
+export { mapStsError, type StsRequest } from './aws-errors.js';
 export {
   type AwsWebIdentityTokenOptions,
   DEFAULT_DURATION_SECONDS,
@@ -66,6 +67,7 @@ export {
   checkUrl,
   env,
   invalidConfig,
+  isLoopbackHost,
   showValue,
 } from './validate.js';
 export {

@@ -71,6 +71,42 @@ describe('createTokenCache', () => {
     expect(fetch).toHaveBeenCalledTimes(2);
   });
 
+  it('caps an explicit window at half the lifetime, so a short token is not refreshed on every call', async () => {
+    let n = 0;
+    const fetch = vi.fn(async () => token(`t${++n}`, 300));
+    const get = createTokenCache(fetch, { refreshBeforeExpirySeconds: 600 });
+    await get();
+    vi.advanceTimersByTime(149_000);
+    await get();
+    expect(fetch).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(2_000);
+    await get();
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it('starts the background refresh at the refreshAt the issuer asked for, when that comes first', async () => {
+    let n = 0;
+    const fetch = vi.fn(async () => ({ ...token(`t${++n}`, 3600), refreshAt: new Date(Date.now() + 1_800_000) }));
+    const get = createTokenCache(fetch);
+    await get();
+    vi.advanceTimersByTime(1_799_000);
+    await get();
+    expect(fetch).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(2_000);
+    expect((await get()).value).toBe('t1');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it('ignores a refreshAt later than the refresh window or already past', async () => {
+    const fetch = vi.fn(async () => ({ ...token('x', 300), refreshAt: new Date(Date.now() + 290_000) }));
+    const get = createTokenCache(fetch);
+    await get();
+    vi.advanceTimersByTime(151_000);
+    await get();
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
   it('inside the window returns the cached token at once and runs exactly one background refresh', async () => {
     const { fetch, calls } = controlledFetcher();
     const get = createTokenCache(fetch);

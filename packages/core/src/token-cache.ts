@@ -4,6 +4,11 @@ import { createLogger, type Logger } from './logger.js';
 /** Anything the cache can hold: it only needs to know when the value stops being valid. */
 export interface ExpiringToken {
   expiresAt: Date;
+  /**
+   * When the issuer asks for the token to be renewed (Entra's `refresh_in`): the background refresh
+   * starts then, or at the refresh window if that comes first.
+   */
+  refreshAt?: Date | undefined;
 }
 
 export interface RetryOptions {
@@ -20,7 +25,8 @@ export interface RetryOptions {
 export interface TokenCacheOptions<T extends ExpiringToken> {
   /**
    * Refresh in the background once less than this is left. Default: min(300 s, half the token's
-   * lifetime), so a 300 s token is refreshed after 150 s rather than being stale on arrival.
+   * lifetime), so a 300 s token is refreshed after 150 s rather than being stale on arrival. A larger
+   * value is capped at half the lifetime, so a short token is not refreshed on every call.
    */
   refreshBeforeExpirySeconds?: number;
   /** A token with less than this left is never returned (clock-skew margin). Default 10 s. */
@@ -69,6 +75,8 @@ interface Entry<T> {
   value: T;
   fetchedAt: number;
   expiresAt: number;
+  /** Start of the refreshing state (background refresh), on the local clock. */
+  refreshFrom: number;
 }
 
 /**
@@ -97,10 +105,7 @@ export function createTokenCache<T extends ExpiringToken>(
   let inflight: Promise<Entry<T>> | undefined;
   let backgroundFailedAt: number | undefined;
 
-  const refreshWindowMs = (entry: Entry<T>): number =>
-    options.refreshBeforeExpirySeconds === undefined
-      ? Math.min(DEFAULT_REFRESH_WINDOW_S * 1000, (entry.expiresAt - entry.fetchedAt) / 2)
-      : options.refreshBeforeExpirySeconds * 1000;
+  const windowSeconds = options.refreshBeforeExpirySeconds ?? DEFAULT_REFRESH_WINDOW_S;
 
   async function fetchWithRetry(background: boolean): Promise<Entry<T>> {
     const started = Date.now();
@@ -145,8 +150,14 @@ export function createTokenCache<T extends ExpiringToken>(
         retryable: true,
       });
     }
-    log.debug(`new token, expires in ${Math.round((expiresAt - fetchedAt) / 1000)} s ${describe(value)}`.trimEnd());
-    return { value, fetchedAt, expiresAt };
+    const lifetime = expiresAt - fetchedAt;
+    let refreshFrom = expiresAt - Math.min(windowSeconds * 1000, lifetime / 2);
+    const refreshAt = value.refreshAt instanceof Date ? value.refreshAt.getTime() : Number.NaN;
+    if (refreshAt > fetchedAt && refreshAt < refreshFrom) refreshFrom = refreshAt;
+    // Fresh never reaches into the last minValiditySeconds, whatever the window says.
+    refreshFrom = Math.min(refreshFrom, expiresAt - minValidityMs);
+    log.debug(`new token, expires in ${Math.round(lifetime / 1000)} s ${describe(value)}`.trimEnd());
+    return { value, fetchedAt, expiresAt, refreshFrom };
   }
 
   function startRefresh(background: boolean): Promise<Entry<T>> {
@@ -177,9 +188,8 @@ export function createTokenCache<T extends ExpiringToken>(
     signal?.throwIfAborted();
     const now = Date.now();
     if (current && !request.forceRefresh) {
-      const left = current.expiresAt - now;
-      if (left > Math.max(refreshWindowMs(current), minValidityMs)) return current.value;
-      if (left > minValidityMs) {
+      if (now < current.refreshFrom) return current.value;
+      if (current.expiresAt - now > minValidityMs) {
         const coolingDown = backgroundFailedAt !== undefined && now - backgroundFailedAt < cooldownMs;
         if (!inflight && !coolingDown) startRefresh(true);
         return current.value;

@@ -67,12 +67,23 @@ export function checkOneOf<const T extends string>(
   return value as T;
 }
 
-/** An absolute http(s) URL; `https:` only unless `allowHttp` (loopback emulators, tests). */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** True for 127.0.0.1, localhost and [::1]. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK_HOSTS.has(hostname);
+}
+
+/**
+ * An absolute http(s) URL. `allowHttp`: `true` accepts any http URL, `false` only https, and
+ * `'loopback'` (for endpoints that receive a token or an assertion) https anywhere but plain http only
+ * on 127.0.0.1, localhost and [::1] (the emulator, tests).
+ */
 export function checkUrl(
   provider: KeylessProvider,
   name: string,
   value: unknown,
-  { allowHttp = true }: { allowHttp?: boolean } = {},
+  { allowHttp = true }: { allowHttp?: boolean | 'loopback' } = {},
 ): URL {
   let url: URL | undefined;
   try {
@@ -80,11 +91,18 @@ export function checkUrl(
   } catch {
     url = undefined;
   }
-  const protocols = allowHttp ? ['https:', 'http:'] : ['https:'];
+  const protocols = allowHttp === false ? ['https:'] : ['https:', 'http:'];
   if (!url || !protocols.includes(url.protocol)) {
     throw invalidConfig(
       provider,
-      `${name} must be an absolute ${allowHttp ? 'http(s)' : 'https'} URL, got ${showValue(value)}`,
+      `${name} must be an absolute ${allowHttp === false ? 'https' : 'http(s)'} URL, got ${showValue(value)}`,
+    );
+  }
+  if (allowHttp === 'loopback' && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw invalidConfig(
+      provider,
+      `${name} must use https (http is only allowed on 127.0.0.1, localhost and [::1]), got ${showValue(value)}`,
+      'Tokens and assertions are bearer credentials: never send them over plain HTTP.',
     );
   }
   return url;

@@ -26,7 +26,11 @@ describe('resolveWebIdentityToken', () => {
 
   it('validates the aws options with the target defaults applied', () => {
     expect(() => resolveWebIdentityToken('gcp', { aws: { durationSeconds: 5 } }, { audience: 'x' })).toThrow(
-      expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining('durationSeconds') }),
+      expect.objectContaining({
+        code: 'INVALID_CONFIG',
+        provider: 'gcp',
+        message: 'aws.durationSeconds must be an integer 60..3600, got 5',
+      }),
     );
     expect(() =>
       resolveWebIdentityToken('gcp', { aws: { region: 'us-east-1' } }, { audience: 'x', durationSeconds: 900 }),
@@ -40,6 +44,38 @@ describe('resolveWebIdentityToken', () => {
     expect(source).toHaveBeenCalledWith({ forceRefresh: true });
     const broken = resolveWebIdentityToken('snowflake', { webIdentityToken: async () => ({ token: '' }) as never });
     await expect(broken()).rejects.toMatchObject({ code: 'INVALID_CONFIG', provider: 'snowflake' });
+  });
+
+  it('wraps a failure of the user provider that is not a KeylessError, scrubbed', async () => {
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlc2lnbmF0dXJl';
+    const provider = resolveWebIdentityToken('gcp', {
+      webIdentityToken: async () => {
+        throw new Error(`upstream said no to ${jwt}`);
+      },
+    });
+    const error = await provider().catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'EXCHANGE_FAILED',
+      provider: 'aws',
+      message: expect.stringContaining('webIdentityToken provider failed'),
+    });
+    expect(JSON.stringify({ m: (error as Error).message, c: String((error as Error).cause) })).not.toContain(
+      'eyJzdWIiOiJ4In0',
+    );
+    const aborted = resolveWebIdentityToken('gcp', {
+      webIdentityToken: async () => Promise.reject(new DOMException('stop', 'AbortError')),
+    });
+    await expect(aborted()).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('refuses an algorithm the target does not accept', () => {
+    expect(() =>
+      resolveWebIdentityToken(
+        'gcp',
+        { aws: { signingAlgorithm: 'ES384' } },
+        { audience: 'x', allowedAlgorithms: ['RS256'], algorithmHelp: 'Google STS' },
+      ),
+    ).toThrow(expect.objectContaining({ message: 'aws.signingAlgorithm must be RS256 (Google STS), got "ES384"' }));
   });
 
   it('refuses a webIdentityToken that is not a function', () => {

@@ -1,13 +1,14 @@
 import type {
   AwsWebIdentityTokenOptions,
+  SigningAlgorithm,
   WebIdentityToken,
   WebIdentityTokenProvider,
 } from './aws-web-identity-token.js';
 import { fromAwsWebIdentityToken } from './aws-web-identity-token.js';
-import { KeylessError, type KeylessProvider } from './errors.js';
+import { isKeylessError, KeylessError, type KeylessProvider } from './errors.js';
 import type { Logger } from './logger.js';
 import type { TokenRequestOptions } from './token-cache.js';
-import { checkFunction, invalidConfig } from './validate.js';
+import { checkFunction, invalidConfig, showValue } from './validate.js';
 
 /** Where an adapter gets the AWS JWT: options for a provider it creates, or a provider you already have. */
 export interface WebIdentityOptions {
@@ -29,6 +30,10 @@ export interface WebIdentityDefaults {
   durationSeconds?: number;
   /** Completes "aws.audience is required: …" when there is no default audience. */
   audienceHelp?: string;
+  /** Algorithms the target accepts; another `aws.signingAlgorithm` is `INVALID_CONFIG`. */
+  allowedAlgorithms?: readonly SigningAlgorithm[];
+  /** Why only `allowedAlgorithms` (completes the error message). */
+  algorithmHelp?: string;
   logger?: Partial<Logger> | undefined;
 }
 
@@ -51,7 +56,7 @@ export function resolveWebIdentityToken(
   }
   if (options.webIdentityToken !== undefined) {
     const source = checkFunction<WebIdentityTokenProvider>(provider, 'webIdentityToken', options.webIdentityToken);
-    return async (request?: TokenRequestOptions) => checkToken(provider, await source(request));
+    return async (request?: TokenRequestOptions) => checkToken(provider, await callUserProvider(source, request));
   }
   const aws = options.aws ?? {};
   if (typeof aws !== 'object' || aws === null || Array.isArray(aws)) {
@@ -65,14 +70,56 @@ export function resolveWebIdentityToken(
       'Set aws.audience to the exact audience the receiving side trusts (or pass webIdentityToken).',
     );
   }
+  const algorithm = aws.signingAlgorithm ?? defaults.signingAlgorithm;
+  if (algorithm !== undefined && defaults.allowedAlgorithms && !defaults.allowedAlgorithms.includes(algorithm)) {
+    throw invalidConfig(
+      provider,
+      `aws.signingAlgorithm must be ${defaults.allowedAlgorithms.join(' or ')}${defaults.algorithmHelp ? ` (${defaults.algorithmHelp})` : ''}, got ${showValue(algorithm)}`,
+    );
+  }
   const logger = aws.logger ?? defaults.logger;
-  return fromAwsWebIdentityToken({
-    ...(defaults.signingAlgorithm === undefined ? {} : { signingAlgorithm: defaults.signingAlgorithm }),
-    ...(defaults.durationSeconds === undefined ? {} : { durationSeconds: defaults.durationSeconds }),
-    ...aws,
-    audience,
-    ...(logger ? { logger } : {}),
-  });
+  try {
+    return fromAwsWebIdentityToken({
+      ...(defaults.signingAlgorithm === undefined ? {} : { signingAlgorithm: defaults.signingAlgorithm }),
+      ...(defaults.durationSeconds === undefined ? {} : { durationSeconds: defaults.durationSeconds }),
+      ...aws,
+      audience,
+      ...(logger ? { logger } : {}),
+    });
+  } catch (error) {
+    throw underAws(provider, error);
+  }
+}
+
+// The option names fromAwsWebIdentityToken's messages start with.
+const AWS_OPTION_NAME =
+  /^(audience|signingAlgorithm|durationSeconds|tags|region|endpoint|client|credentials|refreshBeforeExpirySeconds|requestTimeoutMs|retry|AWS_REGION|AWS_DEFAULT_REGION)\b/;
+
+/** Names the option as the adapter's user wrote it (`aws.durationSeconds`), under the adapter's provider. */
+function underAws(provider: KeylessProvider, error: unknown): unknown {
+  if (!isKeylessError(error) || error.code !== 'INVALID_CONFIG') return error;
+  const message =
+    AWS_OPTION_NAME.test(error.message) && !error.message.startsWith('AWS_') ? `aws.${error.message}` : error.message;
+  return invalidConfig(provider, message, error.hint);
+}
+
+/** A failure of the user's own provider that is not a `KeylessError` is wrapped (and scrubbed). */
+async function callUserProvider(
+  source: WebIdentityTokenProvider,
+  request: TokenRequestOptions | undefined,
+): Promise<WebIdentityToken> {
+  try {
+    return await source(request);
+  } catch (error) {
+    if (isKeylessError(error) || (error instanceof Error && error.name === 'AbortError')) throw error;
+    throw new KeylessError({
+      code: 'EXCHANGE_FAILED',
+      provider: 'aws',
+      message: `The webIdentityToken provider failed: ${error instanceof Error ? error.message : String(error)}`,
+      hint: 'webIdentityToken is your function: it must resolve to { token, expiresAt, claims }, e.g. from fromAwsWebIdentityToken().',
+      cause: error,
+    });
+  }
 }
 
 function checkToken(provider: KeylessProvider, value: WebIdentityToken): WebIdentityToken {

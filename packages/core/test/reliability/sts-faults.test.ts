@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import nock from 'nock';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { makeAwsJwt, stsErrorXml, stsSuccessXml, TEST_CREDENTIALS } from '../../../../test/support/aws.js';
 import { faults, withLoopbackServer } from '../../../../test/support/loopback.js';
 import { fromAwsWebIdentityToken, type KeylessError } from '../../src/index.js';
@@ -110,21 +110,26 @@ describe('STS faults', () => {
   });
 
   it('a failing refresh keeps serving the usable cached token', async () => {
-    nock(STS)
-      .post('/')
-      .reply(200, await success({ lifetime: 300 }));
-    const provider = fromAwsWebIdentityToken({ ...base, refreshBeforeExpirySeconds: 299, retry: fast });
-    const first = await provider();
-    const failing = nock(STS)
-      .post('/')
-      .times(3)
-      .reply(500, stsErrorXml('InternalFailure', 'boom', 'Receiver'));
-    // Inside the refresh window: served at once while the background refresh fails.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect((await provider()).token).toBe(first.token);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await provider()).token).toBe(first.token);
-    failing.done();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      nock(STS)
+        .post('/')
+        .reply(200, await success({ lifetime: 300 }));
+      const provider = fromAwsWebIdentityToken({ ...base, retry: fast });
+      const first = await provider();
+      const failing = nock(STS)
+        .post('/')
+        .times(3)
+        .reply(500, stsErrorXml('InternalFailure', 'boom', 'Receiver'));
+      // 200 s in: inside the refresh window, so the token is served at once while the refresh fails.
+      vi.setSystemTime(Date.now() + 200_000);
+      expect((await provider()).token).toBe(first.token);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      failing.done();
+      expect((await provider()).token).toBe(first.token);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('an aborted signal rejects that caller; the STS call completes and fills the cache', async () => {
@@ -170,10 +175,13 @@ describe('process lifetime', () => {
         const script = `
           const { fromAwsWebIdentityToken } = await import(${JSON.stringify(dist)});
           const p = fromAwsWebIdentityToken({ audience: 'a', region: 'us-east-1', endpoint: ${JSON.stringify(endpoint)},
-            credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' }, refreshBeforeExpirySeconds: 59,
+            credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'x' }, 
             retry: { maxAttempts: 3, maxDelayMs: 60000, maxElapsedMs: 120000 } });
           const first = await p();
-          await new Promise((r) => setTimeout(r, 1100));
+          // Jump 40 s ahead: inside the 30 s refresh window of the 60 s token, so this call starts a
+          // background refresh.
+          const realNow = Date.now;
+          Date.now = () => realNow() + 40000;
           const second = await p();
           await new Promise((r) => setTimeout(r, 300));
           console.log(first.token === second.token ? 'served from cache' : 'different token');`;
