@@ -1,2 +1,8 @@
-// @keyless/azure: not implemented yet (see the open issue). Nothing is exported until it works.
-export {};
+export {
+  AzureAuthorityHosts,
+  defaultTokenExchangeAudience,
+  TOKEN_EXCHANGE_AUDIENCE,
+  TOKEN_EXCHANGE_AUDIENCE_CHINA,
+  TOKEN_EXCHANGE_AUDIENCE_US_GOV,
+} from './authority.js';
+export { AwsFederatedCredential, type AwsFederatedCredentialOptions } from './aws-federated-credential.js';
