@@ -1,4 +1,4 @@
-import { checkString, env, invalidConfig, showValue } from '@keyless/core';
+import { checkString, checkUrl, env, invalidConfig, showValue } from '@keyless/core';
 
 /**
  * Entra ID authority hosts, the values of `AzureAuthorityHosts` in `@azure/identity`
@@ -28,8 +28,6 @@ const AUDIENCE_BY_HOST: ReadonlyMap<string, string> = new Map([
 // Entra's tenant rule, as @azure/identity checks it (`checkTenantId`): a GUID or a domain name.
 const TENANT_PATTERN = /^[0-9a-zA-Z-.]+$/;
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 /**
  * The default `aud` to ask AWS for, given the authority host: US Government and China clouds
  * have their own; every other host (public cloud, emulators, proxies) gets `api://AzureADTokenExchange`.
@@ -50,25 +48,8 @@ export function resolveAuthorityHost(option: unknown): URL {
   const fromOption = option !== undefined;
   const name = fromOption ? 'authorityHost' : 'AZURE_AUTHORITY_HOST';
   const value = fromOption ? option : (env('AZURE_AUTHORITY_HOST') ?? AzureAuthorityHosts.AzurePublicCloud);
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
-    throw invalidConfig(
-      'azure',
-      `${name} must be an absolute https URL such as ${AzureAuthorityHosts.AzurePublicCloud}, got ${showValue(value)}`,
-    );
-  }
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname)) {
-    throw invalidConfig(
-      'azure',
-      `${name} must use https (http is only allowed on 127.0.0.1, localhost and [::1]), got ${showValue(value)}`,
-      'The client assertion is a bearer credential: never send it over plain HTTP.',
-    );
-  }
+  // The client assertion is a bearer credential: https, or plain http on loopback only (the emulator).
+  const url = checkUrl('azure', name, value, { allowHttp: 'loopback' });
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     throw invalidConfig('azure', `${name} must be a bare origin (optionally with a path), got ${showValue(value)}`);
   }

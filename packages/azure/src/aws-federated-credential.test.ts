@@ -58,9 +58,9 @@ describe('AwsFederatedCredential options (checked in the constructor, before any
       { ...base, additionallyAllowedTenants: ['ok', 'bad/one'] },
       /additionallyAllowedTenants\[1\] must be a directory \(tenant\) ID/,
     ],
-    [{ ...base, webIdentityToken: never, aws: {} }, /aws and webIdentityToken cannot both be set/],
+    [{ ...base, webIdentityToken: never, aws: {} }, /Pass either aws or webIdentityToken, not both/],
     [{ ...base, webIdentityToken: 'jwt' }, /webIdentityToken must be a function, got "jwt"/],
-    [{ ...base, aws: 'us-east-1' }, /aws must be an object of AWS token options, got "us-east-1"/],
+    [{ ...base, aws: 'us-east-1' }, /aws must be an object of fromAwsWebIdentityToken options/],
     [{ ...base, aws: { durationSeconds: 30 } }, /^aws\.durationSeconds must be an integer 60\.\.3600, got 30$/],
     [
       { ...base, aws: { signingAlgorithm: 'ES256' } },

@@ -1,20 +1,18 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
 import {
   type AwsWebIdentityTokenOptions,
-  checkFunction,
   checkNumber,
   checkString,
   createKeyedTokenCache,
   createLogger,
   env,
   formatTokenSummary,
-  fromAwsWebIdentityToken,
   invalidConfig,
-  isKeylessError,
   type KeyedCachedTokenProvider,
-  KeylessError,
   type Logger,
   type RetryOptions,
+  refreshStartTime,
+  resolveWebIdentityToken,
   showValue,
   summarizeToken,
   type WebIdentityTokenProvider,
@@ -42,7 +40,10 @@ export interface AwsFederatedCredentialOptions {
   aws?: Partial<AwsWebIdentityTokenOptions>;
   /** A provider of the AWS-signed JWT you already have (instead of `aws`). */
   webIdentityToken?: WebIdentityTokenProvider;
-  /** Refresh an Entra token in the background once less than this is left. Default min(300, half its lifetime). */
+  /**
+   * Refresh an Entra token in the background once less than this is left. Default 300, capped at half
+   * its lifetime; Entra's `refresh_in`, when it sends one, brings the refresh forward.
+   */
   refreshBeforeExpirySeconds?: number;
   /** Time-out of one token request to Entra ID. Default 10,000 ms. */
   requestTimeoutMs?: number;
@@ -55,7 +56,6 @@ export interface AwsFederatedCredentialOptions {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
-const DEFAULT_REFRESH_WINDOW_S = 300;
 // Entra access tokens live 60–90 minutes unless a CAE resource issues long-lived ones.
 const MAX_REFRESH_WINDOW_S = 3600;
 /** Microsoft's client capability for Continuous Access Evaluation (what MSAL sends when `enableCae` is set). */
@@ -169,19 +169,17 @@ export class AwsFederatedCredential implements TokenCredential {
     }
     this.#log = createLogger(options.logger, 'azure');
 
-    if (options.aws !== undefined && options.webIdentityToken !== undefined) {
-      throw invalidConfig(
-        'azure',
-        'aws and webIdentityToken cannot both be set: pass aws to let keyless get the AWS JWT, or webIdentityToken to bring your own provider',
-      );
-    }
-    if (options.webIdentityToken !== undefined) {
-      this.#webIdentityToken = checkFunction('azure', 'webIdentityToken', options.webIdentityToken);
-      this.#tokenSource = 'webIdentityToken';
-    } else {
-      this.#webIdentityToken = createAwsProvider(options, this.#authority);
-      this.#tokenSource = 'aws';
-    }
+    this.#tokenSource = options.webIdentityToken === undefined ? 'aws' : 'webIdentityToken';
+    this.#webIdentityToken = resolveWebIdentityToken(
+      'azure',
+      // One retry layer: the Entra token cache retries a failed STS call, so the JWT provider does not.
+      isPlainObject(options.aws) ? { ...options, aws: { retry: false, ...options.aws } } : options,
+      {
+        audience: defaultTokenExchangeAudience(this.#authority),
+        signingAlgorithm: 'RS256',
+        logger: options.logger,
+      },
+    );
 
     this.#cache = createKeyedTokenCache<CachedToken>((key) => this.#fetch(key), {
       provider: 'azure',
@@ -261,14 +259,6 @@ export class AwsFederatedCredential implements TokenCredential {
   async #fetch(encoded: string): Promise<CachedToken> {
     const key = decodeKey(encoded);
     const jwt = await this.#webIdentityToken();
-    if (typeof jwt?.token !== 'string' || jwt.token.length === 0) {
-      throw new KeylessError({
-        code: 'INVALID_RESPONSE',
-        provider: 'azure',
-        message: 'webIdentityToken resolved without a token string.',
-        hint: 'webIdentityToken must resolve to { token, expiresAt, claims }, e.g. from fromAwsWebIdentityToken.',
-      });
-    }
     this.#log.debug(
       `requesting a token for scope=${key.scope} tenant=${key.tenantId}${key.claims ? ' with claims' : ''}, presenting ${formatTokenSummary(summarizeToken(jwt.token))}`,
     );
@@ -285,12 +275,12 @@ export class AwsFederatedCredential implements TokenCredential {
     });
     // The refreshed token replaces the one a resource refused with a claims challenge.
     if (!key.challenge) this.#challenged.delete(encoded);
-    const lifetimeMs = token.expiresAt.getTime() - Date.now();
-    const windowMs =
-      this.#refreshBeforeExpirySeconds === undefined
-        ? Math.min(DEFAULT_REFRESH_WINDOW_S * 1000, lifetimeMs / 2)
-        : this.#refreshBeforeExpirySeconds * 1000;
-    return { ...token, refreshAfter: token.expiresAt.getTime() - windowMs };
+    const refreshAfter = refreshStartTime(token, Date.now(), {
+      ...(this.#refreshBeforeExpirySeconds === undefined
+        ? {}
+        : { refreshBeforeExpirySeconds: this.#refreshBeforeExpirySeconds }),
+    });
+    return { ...token, refreshAfter };
   }
 }
 
@@ -331,54 +321,6 @@ function checkAllowedTenants(value: unknown): readonly string[] {
   }
   return value.map((tenant, i) => (tenant === '*' ? '*' : checkTenantId(`additionallyAllowedTenants[${i}]`, tenant)));
 }
-
-function createAwsProvider(options: AwsFederatedCredentialOptions, authority: URL): WebIdentityTokenProvider {
-  const aws = options.aws ?? {};
-  if (typeof aws !== 'object' || aws === null || Array.isArray(aws)) {
-    throw invalidConfig('azure', `aws must be an object of AWS token options, got ${showValue(aws)}`);
-  }
-  try {
-    return fromAwsWebIdentityToken({
-      ...aws,
-      audience: aws.audience ?? defaultTokenExchangeAudience(authority),
-      signingAlgorithm: aws.signingAlgorithm ?? 'RS256',
-      // One retry layer: the Entra token cache retries a failed STS call, so the JWT provider does not.
-      retry: aws.retry ?? false,
-      ...(aws.logger === undefined && options.logger !== undefined ? { logger: options.logger } : {}),
-    });
-  } catch (error) {
-    // Name the option as the caller wrote it: `aws.durationSeconds`, not `durationSeconds`.
-    if (isKeylessError(error) && error.code === 'INVALID_CONFIG') {
-      const option = /^([a-zA-Z]+)(?=[ .[])/.exec(error.message)?.[1];
-      if (option !== undefined && option in awsOptionNames) {
-        throw new KeylessError({
-          code: error.code,
-          provider: error.provider,
-          message: `aws.${error.message}`,
-          ...(error.hint === undefined ? {} : { hint: error.hint }),
-          details: error.details,
-          cause: error,
-        });
-      }
-    }
-    throw error;
-  }
-}
-
-const awsOptionNames: Record<keyof AwsWebIdentityTokenOptions, true> = {
-  audience: true,
-  signingAlgorithm: true,
-  durationSeconds: true,
-  tags: true,
-  region: true,
-  endpoint: true,
-  credentials: true,
-  client: true,
-  refreshBeforeExpirySeconds: true,
-  requestTimeoutMs: true,
-  retry: true,
-  logger: true,
-};
 
 /** One space-separated scope string, de-duplicated and sorted so that equal sets share a cache entry. */
 function normalizeScopes(scopes: unknown): string {
@@ -432,6 +374,10 @@ function encodeKey(key: TokenKey): string {
 function decodeKey(encoded: string): TokenKey {
   const [tenantId, scope, claims, challenge] = JSON.parse(encoded) as [string, string, string | null, boolean];
   return { tenantId, scope, claims, challenge };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Azure passes an `AbortSignalLike`; the cache and fetch need a real `AbortSignal`. */

@@ -28,6 +28,8 @@ export interface EntraAccessToken {
   token: string;
   /** When it expires, on this machine's clock (its lifetime counted from when the request left). */
   expiresAt: Date;
+  /** When Entra asks for it to be renewed (`refresh_in`), if it said. */
+  refreshAt?: Date | undefined;
 }
 
 /**
@@ -79,9 +81,13 @@ export async function requestEntraToken(request: EntraTokenRequest): Promise<Ent
   if (tokenType !== undefined && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer')) {
     throw invalidResponse(response.status, `answered with token_type ${JSON.stringify(tokenType)} instead of Bearer`);
   }
+  const refreshIn = seconds(body.refresh_in);
   return {
     token,
     expiresAt: new Date(started + expiresIn * 1000),
+    ...(refreshIn !== undefined && refreshIn > 0 && refreshIn < expiresIn
+      ? { refreshAt: new Date(started + refreshIn * 1000) }
+      : {}),
   };
 }
 

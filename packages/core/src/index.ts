@@ -53,6 +53,7 @@ export {
   type KeyedTokenCacheOptions,
   type KeyedTokenFetcher,
   type RetryOptions,
+  refreshStartTime,
   type TokenCacheOptions,
   type TokenFetcher,
   type TokenRequestOptions,

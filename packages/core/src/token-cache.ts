@@ -105,8 +105,6 @@ export function createTokenCache<T extends ExpiringToken>(
   let inflight: Promise<Entry<T>> | undefined;
   let backgroundFailedAt: number | undefined;
 
-  const windowSeconds = options.refreshBeforeExpirySeconds ?? DEFAULT_REFRESH_WINDOW_S;
-
   async function fetchWithRetry(background: boolean): Promise<Entry<T>> {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
@@ -150,13 +148,8 @@ export function createTokenCache<T extends ExpiringToken>(
         retryable: true,
       });
     }
-    const lifetime = expiresAt - fetchedAt;
-    let refreshFrom = expiresAt - Math.min(windowSeconds * 1000, lifetime / 2);
-    const refreshAt = value.refreshAt instanceof Date ? value.refreshAt.getTime() : Number.NaN;
-    if (refreshAt > fetchedAt && refreshAt < refreshFrom) refreshFrom = refreshAt;
-    // Fresh never reaches into the last minValiditySeconds, whatever the window says.
-    refreshFrom = Math.min(refreshFrom, expiresAt - minValidityMs);
-    log.debug(`new token, expires in ${Math.round(lifetime / 1000)} s ${describe(value)}`.trimEnd());
+    const refreshFrom = refreshStartTime(value, fetchedAt, options);
+    log.debug(`new token, expires in ${Math.round((expiresAt - fetchedAt) / 1000)} s ${describe(value)}`.trimEnd());
     return { value, fetchedAt, expiresAt, refreshFrom };
   }
 
@@ -199,6 +192,26 @@ export function createTokenCache<T extends ExpiringToken>(
     const entry = await abortable(run, signal);
     return entry.value;
   };
+}
+
+/**
+ * When a token fetched at `fetchedAt` (ms) leaves the fresh state under the cache's rules: the refresh
+ * window before expiry (`refreshBeforeExpirySeconds`, default 300 s, capped at half the lifetime), or the
+ * token's own `refreshAt` if that comes first, and never later than `minValiditySeconds` before expiry.
+ * Exported so a credential can tell its caller when to ask again (`refreshAfterTimestamp`).
+ */
+export function refreshStartTime(
+  token: ExpiringToken,
+  fetchedAt: number,
+  options: Pick<TokenCacheOptions<ExpiringToken>, 'refreshBeforeExpirySeconds' | 'minValiditySeconds'> = {},
+): number {
+  const expiresAt = token.expiresAt.getTime();
+  const windowMs = (options.refreshBeforeExpirySeconds ?? DEFAULT_REFRESH_WINDOW_S) * 1000;
+  let refreshFrom = expiresAt - Math.min(windowMs, (expiresAt - fetchedAt) / 2);
+  const refreshAt = token.refreshAt instanceof Date ? token.refreshAt.getTime() : Number.NaN;
+  if (refreshAt > fetchedAt && refreshAt < refreshFrom) refreshFrom = refreshAt;
+  // Fresh never reaches into the last minValiditySeconds, whatever the window says.
+  return Math.min(refreshFrom, expiresAt - (options.minValiditySeconds ?? DEFAULT_MIN_VALIDITY_S) * 1000);
 }
 
 export interface KeyedTokenCacheOptions<T extends ExpiringToken> extends TokenCacheOptions<T> {

@@ -93,10 +93,8 @@ export function checkUrl(
   }
   const protocols = allowHttp === false ? ['https:'] : ['https:', 'http:'];
   if (!url || !protocols.includes(url.protocol)) {
-    throw invalidConfig(
-      provider,
-      `${name} must be an absolute ${allowHttp === false ? 'https' : 'http(s)'} URL, got ${showValue(value)}`,
-    );
+    const kind = allowHttp === true ? 'http(s)' : 'https';
+    throw invalidConfig(provider, `${name} must be an absolute ${kind} URL, got ${showValue(value)}`);
   }
   if (allowHttp === 'loopback' && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
     throw invalidConfig(

@@ -28,7 +28,7 @@ describe('resolveWebIdentityToken', () => {
     expect(() => resolveWebIdentityToken('gcp', { aws: { durationSeconds: 5 } }, { audience: 'x' })).toThrow(
       expect.objectContaining({
         code: 'INVALID_CONFIG',
-        provider: 'gcp',
+        provider: 'aws',
         message: 'aws.durationSeconds must be an integer 60..3600, got 5',
       }),
     );

@@ -87,20 +87,18 @@ export function resolveWebIdentityToken(
       ...(logger ? { logger } : {}),
     });
   } catch (error) {
-    throw underAws(provider, error);
+    throw underAws(error);
   }
 }
 
 // The option names fromAwsWebIdentityToken's messages start with.
 const AWS_OPTION_NAME =
-  /^(audience|signingAlgorithm|durationSeconds|tags|region|endpoint|client|credentials|refreshBeforeExpirySeconds|requestTimeoutMs|retry|AWS_REGION|AWS_DEFAULT_REGION)\b/;
+  /^(audience|signingAlgorithm|durationSeconds|tags|region|endpoint|client|credentials|refreshBeforeExpirySeconds|requestTimeoutMs|retry)\b/;
 
-/** Names the option as the adapter's user wrote it (`aws.durationSeconds`), under the adapter's provider. */
-function underAws(provider: KeylessProvider, error: unknown): unknown {
-  if (!isKeylessError(error) || error.code !== 'INVALID_CONFIG') return error;
-  const message =
-    AWS_OPTION_NAME.test(error.message) && !error.message.startsWith('AWS_') ? `aws.${error.message}` : error.message;
-  return invalidConfig(provider, message, error.hint);
+/** Names the option as the adapter's user wrote it: `aws.durationSeconds`, not `durationSeconds`. */
+function underAws(error: unknown): unknown {
+  if (!isKeylessError(error) || error.code !== 'INVALID_CONFIG' || !AWS_OPTION_NAME.test(error.message)) return error;
+  return invalidConfig(error.provider, `aws.${error.message}`, error.hint);
 }
 
 /** A failure of the user's own provider that is not a `KeylessError` is wrapped (and scrubbed). */

@@ -140,8 +140,9 @@ describe('the token request', () => {
     const result = await credential.getToken(STORAGE_SCOPE);
     scope.done();
     expect(result.expiresOnTimestamp).toBe(Date.parse('2026-11-21T12:00:00Z') + 599_000);
-    // keyless's own refresh point: min(300 s, half the remaining lifetime) before expiry.
-    expect(result.refreshAfterTimestamp).toBe(result.expiresOnTimestamp - 297_000);
+    // Entra's refresh_in (300 s from when the request left) comes before keyless's own window
+    // (min(300 s, half the remaining lifetime) before expiry), so it wins.
+    expect(result.refreshAfterTimestamp).toBe(Date.parse('2026-11-21T12:00:00Z') + 300_000);
   });
 
   it('uses refreshBeforeExpirySeconds for refreshAfterTimestamp', async () => {
