@@ -34,7 +34,7 @@ describe('createGoogleAuthClient options', () => {
   });
 
   it.each<[Partial<GoogleAuthClientOptions>, string]>([
-    [{ aws: {}, webIdentityToken: token }, 'aws and webIdentityToken cannot be combined'],
+    [{ aws: {}, webIdentityToken: token }, 'Pass either aws or webIdentityToken, not both'],
     [{ webIdentityToken: 'token' as never }, 'webIdentityToken must be a function'],
     [{ aws: { signingAlgorithm: 'ES384' } }, 'aws.signingAlgorithm must be RS256'],
     [{ aws: { durationSeconds: 30 } }, 'durationSeconds must be an integer 60..3600, got 30'],

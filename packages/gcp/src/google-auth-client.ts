@@ -3,17 +3,14 @@ import {
   type AwsContextClaims,
   type AwsWebIdentityTokenOptions,
   type CachedTokenProvider,
-  checkFunction,
   checkNumber,
   createLogger,
   createTokenCache,
   formatTokenSummary,
-  fromAwsWebIdentityToken,
   invalidConfig,
-  isKeylessError,
-  KeylessError,
   type Logger,
   type RetryOptions,
+  resolveWebIdentityToken,
   showValue,
   summarizeToken,
   type TokenSummary,
@@ -107,7 +104,15 @@ export function createGoogleAuthClientFrom(
   const target = resolveGoogleTarget(options);
   const scopes = checkScopes(options.scopes);
   const defaultAwsAudience = `https:${target.provider.name}`;
-  const { getJwt, tokenSource } = jwtSource(options, defaultAwsAudience);
+  const tokenSource = options.webIdentityToken === undefined ? 'aws' : 'webIdentityToken';
+  const webIdentityToken = resolveWebIdentityToken('gcp', options, {
+    audience: defaultAwsAudience,
+    signingAlgorithm: 'RS256',
+    allowedAlgorithms: ['RS256'],
+    algorithmHelp: 'Google STS documents RS256 and ES256; AWS signs RS256 or ES384',
+    logger: options.logger,
+  });
+  const getJwt = () => webIdentityToken();
   const timeoutMs =
     options.requestTimeoutMs === undefined
       ? undefined
@@ -263,66 +268,6 @@ function clientClass(library: GoogleAuthLibraryModule): KeylessClientClass {
   Object.defineProperty(KeylessGoogleAuthClient, 'name', { value: 'KeylessGoogleAuthClient' });
   classes.set(library, KeylessGoogleAuthClient);
   return KeylessGoogleAuthClient;
-}
-
-interface JwtSource {
-  getJwt: () => Promise<WebIdentityToken>;
-  tokenSource: 'aws' | 'webIdentityToken';
-}
-
-function jwtSource(options: GoogleAuthClientOptions, defaultAudience: string): JwtSource {
-  if (options.aws !== undefined && options.webIdentityToken !== undefined) {
-    throw invalidConfig(
-      'gcp',
-      'aws and webIdentityToken cannot be combined: pass aws to let keyless get the AWS JWT, or webIdentityToken to supply it',
-    );
-  }
-  if (options.webIdentityToken !== undefined) {
-    const provider = checkFunction<WebIdentityTokenProvider>('gcp', 'webIdentityToken', options.webIdentityToken);
-    return { getJwt: () => callProvider(provider), tokenSource: 'webIdentityToken' };
-  }
-  const aws = options.aws ?? {};
-  if (typeof aws !== 'object' || aws === null)
-    throw invalidConfig('gcp', `aws must be an object, got ${showValue(aws)}`);
-  if (aws.signingAlgorithm !== undefined && aws.signingAlgorithm !== 'RS256') {
-    throw invalidConfig(
-      'gcp',
-      `aws.signingAlgorithm must be RS256 for Google STS (it documents RS256 and ES256; AWS signs RS256 or ES384), got ${showValue(aws.signingAlgorithm)}`,
-    );
-  }
-  const provider = fromAwsWebIdentityToken({
-    ...aws,
-    audience: aws.audience ?? defaultAudience,
-    signingAlgorithm: 'RS256',
-    ...(aws.logger === undefined && options.logger ? { logger: options.logger } : {}),
-  });
-  return { getJwt: () => provider(), tokenSource: 'aws' };
-}
-
-/** Calls the caller's provider; a failure that is not a `KeylessError` is wrapped (and scrubbed). */
-async function callProvider(provider: WebIdentityTokenProvider): Promise<WebIdentityToken> {
-  let value: WebIdentityToken;
-  try {
-    value = await provider();
-  } catch (error) {
-    if (isKeylessError(error) || (error instanceof Error && error.name === 'AbortError')) throw error;
-    throw new KeylessError({
-      code: 'EXCHANGE_FAILED',
-      provider: 'aws',
-      message: `The webIdentityToken provider failed: ${error instanceof Error ? error.message : String(error)}`,
-      hint: 'webIdentityToken is your function: it must resolve to { token, expiresAt, claims }, e.g. from fromAwsWebIdentityToken().',
-      cause: error,
-    });
-  }
-  if (typeof value !== 'object' || value === null || typeof value.token !== 'string' || value.token.length === 0) {
-    throw new KeylessError({
-      code: 'INVALID_RESPONSE',
-      provider: 'aws',
-      message: 'The webIdentityToken provider resolved to something without a token string.',
-      hint: 'It must resolve to { token, expiresAt, claims }, as fromAwsWebIdentityToken() providers do.',
-    });
-  }
-  return value;
 }
 
 function awsClaims(jwt: WebIdentityToken): AwsContextClaims | undefined {
