@@ -1,4 +1,6 @@
+import nock from 'nock';
 import { describe, expect, it, vi } from 'vitest';
+import { makeAwsJwt, stsSuccessXml, TEST_CREDENTIALS } from '../../../test/support/aws.js';
 import { formatPresented, presentedClaims } from './claims.js';
 import { resolveWebIdentityToken } from './web-identity-source.js';
 
@@ -35,6 +37,26 @@ describe('resolveWebIdentityToken', () => {
     expect(() =>
       resolveWebIdentityToken('gcp', { aws: { region: 'us-east-1' } }, { audience: 'x', durationSeconds: 900 }),
     ).not.toThrow();
+  });
+
+  it('keeps the target defaults when aws holds undefined values', async () => {
+    let form: URLSearchParams | undefined;
+    const token = await makeAwsJwt({ audience: 'snowflakecomputing.com', alg: 'ES384' });
+    const scope = nock('https://sts.us-east-1.amazonaws.com')
+      .post('/')
+      .reply(async (req: Request) => {
+        form = new URLSearchParams(await req.text());
+        return [200, stsSuccessXml(token, new Date(Date.now() + 300_000))];
+      });
+    const provider = resolveWebIdentityToken(
+      'snowflake',
+      { aws: { audience: undefined, signingAlgorithm: undefined, region: 'us-east-1', credentials: TEST_CREDENTIALS } },
+      { audience: 'snowflakecomputing.com', signingAlgorithm: 'ES384' },
+    );
+    await provider();
+    scope.done();
+    expect(form?.get('Audience.member.1')).toBe('snowflakecomputing.com');
+    expect(form?.get('SigningAlgorithm')).toBe('ES384');
   });
 
   it('passes through a user provider, checking what it returns', async () => {

@@ -58,10 +58,16 @@ export function resolveWebIdentityToken(
     const source = checkFunction<WebIdentityTokenProvider>(provider, 'webIdentityToken', options.webIdentityToken);
     return async (request?: TokenRequestOptions) => checkToken(provider, await callUserProvider(source, request));
   }
-  const aws = options.aws ?? {};
-  if (typeof aws !== 'object' || aws === null || Array.isArray(aws)) {
+  if (
+    options.aws !== undefined &&
+    (typeof options.aws !== 'object' || options.aws === null || Array.isArray(options.aws))
+  ) {
     throw invalidConfig(provider, 'aws must be an object of fromAwsWebIdentityToken options');
   }
+  // `{ audience: undefined }` must not erase a target default.
+  const aws = Object.fromEntries(
+    Object.entries(options.aws ?? {}).filter(([, value]) => value !== undefined),
+  ) as Partial<AwsWebIdentityTokenOptions>;
   const audience = aws.audience ?? defaults.audience;
   if (audience === undefined) {
     throw invalidConfig(

@@ -98,7 +98,7 @@ describe('option validation (before any I/O)', () => {
     ).toThrowError(
       expect.objectContaining({
         code: 'INVALID_CONFIG',
-        message: 'durationSeconds must be an integer 60..3600, got 30',
+        message: 'aws.durationSeconds must be an integer 60..3600, got 30',
       }),
     );
   });
@@ -280,7 +280,7 @@ describe('snowflakeConnectionOptions', () => {
   it('refuses a provider answer without token and expiresAt', async () => {
     const bad = (async () => ({ token: '' })) as unknown as WebIdentityTokenProvider;
     await expect(snowflakeConnectionOptions({ account, webIdentityToken: bad })).rejects.toMatchObject({
-      code: 'INVALID_RESPONSE',
+      code: 'INVALID_CONFIG',
     });
   });
 

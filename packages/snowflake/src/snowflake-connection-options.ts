@@ -1,19 +1,15 @@
 import {
   type AwsWebIdentityTokenOptions,
-  checkFunction,
   checkNumber,
   checkOneOf,
   checkString,
   createLogger,
   env,
   formatTokenSummary,
-  fromAwsWebIdentityToken,
   invalidConfig,
-  isKeylessError,
-  KeylessError,
   type Logger,
+  resolveWebIdentityToken,
   summarizeToken,
-  type TokenRequestOptions,
   type WebIdentityToken,
   type WebIdentityTokenProvider,
 } from '@keyless/core';
@@ -169,21 +165,18 @@ export function createConnectionOptionsResolver(options: SnowflakeConnectionOpti
     };
   }
 
-  const getToken =
-    options.webIdentityToken ??
-    fromAwsWebIdentityToken({
-      audience: SNOWFLAKE_AUDIENCE,
-      signingAlgorithm: SNOWFLAKE_SIGNING_ALGORITHM,
-      ...(options.logger ? { logger: options.logger } : {}),
-      ...definedEntries(options.aws ?? {}),
-    });
+  const getToken = resolveWebIdentityToken('snowflake', options, {
+    audience: SNOWFLAKE_AUDIENCE,
+    signingAlgorithm: SNOWFLAKE_SIGNING_ALGORITHM,
+    logger: options.logger,
+  });
   const minValidityMs = checked.minTokenValiditySeconds * 1000;
 
   const freshToken = async (signal: AbortSignal | undefined): Promise<WebIdentityToken> => {
-    let token = await callProvider(getToken, signal ? { signal } : {});
+    let token = await getToken(signal ? { signal } : {});
     if (token.expiresAt.getTime() - Date.now() < minValidityMs) {
       log.debug(`cached token has under ${checked.minTokenValiditySeconds} s left; fetching a new one for the login`);
-      token = await callProvider(getToken, { forceRefresh: true, ...(signal ? { signal } : {}) });
+      token = await getToken({ forceRefresh: true, ...(signal ? { signal } : {}) });
       const left = Math.round((token.expiresAt.getTime() - Date.now()) / 1000);
       if (left * 1000 < minValidityMs) {
         log.warn(
@@ -293,15 +286,6 @@ function validate(options: SnowflakeConnectionOptions): Checked {
       );
     }
   } else {
-    if (options.aws !== undefined && options.webIdentityToken !== undefined) {
-      throw invalidConfig('snowflake', 'pass either aws or webIdentityToken, not both');
-    }
-    if (options.webIdentityToken !== undefined) {
-      checkFunction('snowflake', 'webIdentityToken', options.webIdentityToken);
-    }
-    if (options.aws !== undefined && (typeof options.aws !== 'object' || options.aws === null)) {
-      throw invalidConfig('snowflake', 'aws must be an object of AWS web identity token options');
-    }
     const duration = options.aws?.durationSeconds;
     if (options.minTokenValiditySeconds !== undefined) {
       minTokenValiditySeconds = checkNumber(
@@ -342,45 +326,4 @@ function validate(options: SnowflakeConnectionOptions): Checked {
     if (!(KEYLESS_KEYS as readonly string[]).includes(key)) passthrough[key] = value;
   }
   return { provider, host, minTokenValiditySeconds, passthrough: passthrough as ConnectionOptions };
-}
-
-/** Calls the JWT provider and makes sure what came back is usable; only `KeylessError`s leave. */
-async function callProvider(
-  provider: WebIdentityTokenProvider,
-  request: TokenRequestOptions,
-): Promise<WebIdentityToken> {
-  let token: WebIdentityToken;
-  try {
-    token = await provider(request);
-  } catch (error) {
-    if (request.signal?.aborted || isKeylessError(error)) throw error;
-    throw new KeylessError({
-      code: 'EXCHANGE_FAILED',
-      provider: 'aws',
-      message: `The webIdentityToken provider failed: ${error instanceof Error ? error.message : String(error)}`,
-      retryable: false,
-      cause: error,
-    });
-  }
-  if (
-    typeof token !== 'object' ||
-    token === null ||
-    typeof token.token !== 'string' ||
-    token.token.length === 0 ||
-    !(token.expiresAt instanceof Date) ||
-    Number.isNaN(token.expiresAt.getTime())
-  ) {
-    throw new KeylessError({
-      code: 'INVALID_RESPONSE',
-      provider: 'aws',
-      message: 'The webIdentityToken provider did not resolve to { token, expiresAt, claims }.',
-      hint: 'Return what fromAwsWebIdentityToken returns: the JWT as token and its expiry as a Date.',
-    });
-  }
-  return token;
-}
-
-/** The entries that are set: `{ audience: undefined }` must not erase the default audience. */
-function definedEntries<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
