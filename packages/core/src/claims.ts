@@ -137,9 +137,14 @@ export function formatPresented(presented: PresentedClaims): string {
   return parts.length > 0 ? parts.join(' ') : 'an unreadable token';
 }
 
-/** Bounds an untrusted claim value before it is quoted. */
+/**
+ * Bounds an untrusted claim value before it is quoted, and replaces control characters so that a
+ * claim of a token an attacker wrote cannot forge a log line.
+ */
 export function clipClaim(value: string): string {
-  return value.length > MAX_CLAIM_LENGTH ? `${value.slice(0, MAX_CLAIM_LENGTH - 3)}...` : value;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
+  return clean.length > MAX_CLAIM_LENGTH ? `${clean.slice(0, MAX_CLAIM_LENGTH - 3)}...` : clean;
 }
 
 /** `iss=… sub=… aud=… exp=… jti=…`, for debug lines and hints. */

@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it, vi } from 'vitest';
 import { makeAwsJwt, stsSuccessXml, TEST_CREDENTIALS } from '../../../test/support/aws.js';
-import { formatPresented, presentedClaims } from './claims.js';
+import { clipClaim, formatPresented, presentedClaims } from './claims.js';
 import { resolveWebIdentityToken } from './web-identity-source.js';
 
 const good = { token: 'a.b.c', expiresAt: new Date(Date.now() + 60_000), claims: {} as never };
@@ -120,6 +120,7 @@ describe('presentedClaims', () => {
     expect(presented.iss).toHaveLength(200);
     expect(presented.aud).toHaveLength(5);
     expect(formatPresented({ sub: 's', alg: 'RS256' })).toBe('sub=s alg=RS256');
+    expect(clipClaim('a\nb\u2028c')).toBe('a?b?c');
     expect(formatPresented({})).toBe('an unreadable token');
   });
 });
