@@ -21,7 +21,7 @@ export default defineConfig({
       })),
       { extends: true as const, test: { name: 'e2e', include: ['test/**/*.test.ts'] } },
     ],
-    setupFiles: [`${root}test/setup/network.ts`],
+    setupFiles: [`${root}test/setup/network.ts`, `${root}test/setup/leak-check.ts`],
     restoreMocks: true,
     unstubEnvs: true,
     testTimeout: 20_000,

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { registerSecret } from './secrets.js';
 
 export const TEST_ISSUER = 'https://0b4e7a3c-1f2d-4e5a-9b8c-7d6e5f4a3b2c.tokens.sts.global.api.aws';
 export const TEST_ROLE_ARN = 'arn:aws:iam::123456789012:role/keyless-test';
@@ -11,7 +12,7 @@ export const TEST_ACCOUNT = '123456789012';
 /** Fake static credentials: tests pin them so the SDK never looks at the machine's. */
 export const TEST_CREDENTIALS = {
   accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  secretAccessKey: registerSecret('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'),
 };
 
 type Alg = 'RS256' | 'ES384';
@@ -55,7 +56,7 @@ export async function makeAwsJwt(options: AwsJwtOptions = {}): Promise<string> {
     original_session_exp: new Date((iat + 3600) * 1000).toISOString(),
   };
   if (options.tags) aws.request_tags = options.tags;
-  return new SignJWT({ 'https://sts.amazonaws.com/': aws })
+  const jwt = await new SignJWT({ 'https://sts.amazonaws.com/': aws })
     .setProtectedHeader({ alg, kid: alg === 'RS256' ? 'RSA_0' : 'EC384_0', typ: 'JWT' })
     .setIssuer(options.iss ?? TEST_ISSUER)
     .setSubject(options.sub ?? TEST_ROLE_ARN)
@@ -64,6 +65,7 @@ export async function makeAwsJwt(options: AwsJwtOptions = {}): Promise<string> {
     .setExpirationTime(iat + (options.lifetime ?? 300))
     .setJti(randomUUID())
     .sign(privateKey);
+  return registerSecret(jwt);
 }
 
 export function stsSuccessXml(token: string, expiration: Date): string {

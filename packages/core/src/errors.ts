@@ -1,3 +1,4 @@
+import { errorChannel } from './diagnostics.js';
 import { redactSecrets } from './redact.js';
 
 /** Every failure keyless reports carries one of these codes. */
@@ -77,6 +78,7 @@ export class KeylessError extends Error {
     this.hint = options.hint === undefined ? undefined : redactSecrets(options.hint);
     this.retryAfterMs = options.retryAfterMs;
     this.details = sanitizeDetails(options.details ?? {});
+    if (errorChannel.hasSubscribers) errorChannel.publish({ error: this });
   }
 
   override toString(): string {

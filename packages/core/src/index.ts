@@ -22,6 +22,7 @@ export {
   summarizeToken,
   type TokenSummary,
 } from './claims.js';
+export { DIAGNOSTICS_CHANNELS } from './diagnostics.js';
 export {
   isKeylessError,
   KeylessError,

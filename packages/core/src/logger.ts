@@ -1,3 +1,4 @@
+import { logChannel } from './diagnostics.js';
 import { redactSecrets } from './redact.js';
 
 /** Anything with these four methods works, `console` included. keyless is silent by default. */
@@ -10,8 +11,6 @@ export interface Logger {
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
-const noop = (): void => {};
-
 /**
  * Wraps a user's logger so that every line keyless writes is one redacted string with a
  * `[keyless:<scope>]` prefix. Extra arguments are never forwarded: a stray object is the easiest way
@@ -21,16 +20,17 @@ export function createLogger(logger: Partial<Logger> | undefined, scope: string)
   const out = {} as Logger;
   for (const level of LEVELS) {
     const write = logger?.[level];
-    out[level] =
-      typeof write === 'function'
-        ? (message: string) => {
-            try {
-              write.call(logger, `[keyless:${scope}] ${redactSecrets(message)}`);
-            } catch {
-              // A broken logger must not break token acquisition.
-            }
-          }
-        : noop;
+    out[level] = (message: string) => {
+      if (typeof write !== 'function' && !logChannel.hasSubscribers) return;
+      const line = `[keyless:${scope}] ${redactSecrets(message)}`;
+      if (logChannel.hasSubscribers) logChannel.publish({ level, scope, message: line });
+      if (typeof write !== 'function') return;
+      try {
+        write.call(logger, line);
+      } catch {
+        // A broken logger must not break token acquisition.
+      }
+    };
   }
   return out;
 }
