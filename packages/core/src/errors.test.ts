@@ -105,3 +105,24 @@ describe('createLogger', () => {
     expect(() => log.warn('x')).not.toThrow();
   });
 });
+
+describe('diagnostics channels', () => {
+  it('publishes every KeylessError on keyless:error and every log line on keyless:log, redacted, logger or not', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+    const errors: unknown[] = [];
+    const lines: unknown[] = [];
+    const onError = (message: unknown) => errors.push(message);
+    const onLog = (message: unknown) => lines.push(message);
+    subscribe('keyless:error', onError);
+    subscribe('keyless:log', onLog);
+    try {
+      const error = new KeylessError({ code: 'NETWORK', provider: 'aws', message: 'x' });
+      createLogger(undefined, 'aws').debug(`minted ${JWT}`);
+      expect(errors).toEqual([{ error }]);
+      expect(lines).toEqual([{ level: 'debug', scope: 'aws', message: '[keyless:aws] minted [redacted jwt]' }]);
+    } finally {
+      unsubscribe('keyless:error', onError);
+      unsubscribe('keyless:log', onLog);
+    }
+  });
+});
