@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.config.base.js';
 
-export default packageConfig();
+// A second entry for the `keyless-emulator` command.
+export default packageConfig({ entry: ['src/index.ts', 'src/bin.ts'] });
