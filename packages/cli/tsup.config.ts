@@ -1,3 +1,4 @@
 import { packageConfig } from '../../tsup.config.base.js';
 
-export default packageConfig({ entry: ['src/index.ts', 'src/bin.ts'] });
+// The library (index) ships ESM + CJS; the `keyless` binary is ESM only.
+export default [packageConfig(), packageConfig({ entry: ['src/bin.ts'], format: ['esm'], dts: false, clean: false })];

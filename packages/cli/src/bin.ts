@@ -1,4 +1,12 @@
 #!/usr/bin/env node
-// The keyless command is not implemented yet (see the open issue).
-process.stderr.write('keyless: the CLI is not implemented yet\n');
-process.exitCode = 1;
+import { runCli } from './cli.js';
+
+runCli(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`keyless: unexpected failure: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,2 +1,4 @@
-// keyless CLI: not implemented yet (see the open issue).
-export {};
+export { COMMANDS, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from './cli.js';
+export type { Command, CommandContext } from './command.js';
+export { type PolicyOptions, webIdentityTokenPolicy } from './commands/setup-aws.js';
+export type { CliIo } from './io.js';

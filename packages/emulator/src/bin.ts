@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { rename, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { startEmulator } from './start-emulator.js';
+import { serveEmulator, untilSignal } from './serve-emulator.js';
 
 const USAGE = `Usage: keyless-emulator [--port <n>] [--region <r>] [--write-env <path>] [--json] [--no-defaults] [--quiet]
 
@@ -15,8 +14,6 @@ keyless at it, with NODE_EXTRA_CA_CERTS naming a CA file for its HTTPS endpoints
   --json              print the endpoint description as JSON instead of export lines
   --no-defaults       start without the default principal and trust rules
   --quiet             no request log on stderr`;
-
-const shellQuote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -34,45 +31,24 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-  const lab = await startEmulator({
+  const lab = await serveEmulator({
     ...(values.port === undefined ? {} : { port: Number(values.port) }),
     ...(values.region === undefined ? {} : { region: values.region }),
+    ...(values['write-env'] === undefined ? {} : { writeEnv: values['write-env'] }),
+    json: values.json,
     defaults: !values['no-defaults'],
-    ...(values.quiet ? {} : { logger: { debug: log, info: log, warn: log, error: log } }),
+    quiet: values.quiet,
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
   });
-  await lab.tls.writeCaFile();
-  const env = lab.env();
-  if (values['write-env']) {
-    // Written whole, then renamed: a CI step that waits for the file never reads half of it.
-    const target = values['write-env'];
-    await writeFile(
-      `${target}.tmp`,
-      Object.entries(env)
-        .map(([k, v]) => `${k}=${v}\n`)
-        .join(''),
-    );
-    await rename(`${target}.tmp`, target);
-  }
-  process.stdout.write(
-    values.json
-      ? `${JSON.stringify(lab.toJSON(), null, 2)}\n`
-      : Object.entries(env)
-          .map(([k, v]) => `export ${k}=${shellQuote(v)}\n`)
-          .join(''),
-  );
-  log(`keyless emulator ready at ${lab.url} (issuer ${lab.issuer}); stop with Ctrl-C`);
-  const stop = () => {
-    lab.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  await untilSignal();
+  await lab.close();
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`keyless-emulator: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`keyless-emulator: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -36,7 +36,7 @@ export const EMULATOR_DEFAULTS = Object.freeze({
     projectId: 'keyless-demo',
     projectNumber: '987654321098',
     poolId: 'keyless-pool',
-    providerId: 'aws',
+    providerId: 'aws-oidc', // provider ids are 4..32 characters
     serviceAccountEmail: 'keyless-demo@keyless-demo.iam.gserviceaccount.com',
     bucket: 'keyless-demo-bucket',
   }),

@@ -1,4 +1,5 @@
 export { EMULATOR_DEFAULTS } from './defaults.js';
+export { type ServeEmulatorOptions, serveEmulator, untilSignal } from './serve-emulator.js';
 export { startEmulator, validateEmulatorOptions } from './start-emulator.js';
 export type {
   AwsPermissions,
