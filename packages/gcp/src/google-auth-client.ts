@@ -40,7 +40,8 @@ export interface GoogleAuthClientOptions extends GoogleTargetOptions {
   quotaProjectId?: string;
   /**
    * Options of the AWS JWT keyless gets (`fromAwsWebIdentityToken`). `audience` defaults to the
-   * provider's resource name with the `https:` prefix; `signingAlgorithm` must be RS256.
+   * provider's resource name with the `https:` prefix; `signingAlgorithm` must be RS256;
+   * `durationSeconds` defaults to 3600 (a federated token lives no longer than the JWT).
    */
   aws?: Partial<AwsWebIdentityTokenOptions>;
   /** A provider of the AWS JWT you already have (then `aws` is not allowed). */
@@ -52,6 +53,9 @@ export interface GoogleAuthClientOptions extends GoogleTargetOptions {
   /** Default: silent. Lines carry claims and lifetimes, never a token. */
   logger?: Partial<Logger>;
 }
+
+/** The AWS JWT lifetime keyless asks for by default (the longest STS allows). */
+export const DEFAULT_AWS_DURATION_SECONDS = 3600;
 
 interface GoogleAccessToken {
   accessToken: string;
@@ -108,6 +112,9 @@ export function createGoogleAuthClientFrom(
   const webIdentityToken = resolveWebIdentityToken('gcp', options, {
     audience: defaultAwsAudience,
     signingAlgorithm: 'RS256',
+    // A federated token never outlives the subject token (observed: expires_in = min(the JWT's remaining
+    // life, 3600)), so a 300 s JWT would mean an exchange every few minutes.
+    durationSeconds: DEFAULT_AWS_DURATION_SECONDS,
     allowedAlgorithms: ['RS256'],
     algorithmHelp: 'Google STS documents RS256 and ES256; AWS signs RS256 or ES384',
     logger: options.logger,

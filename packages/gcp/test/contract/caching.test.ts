@@ -65,11 +65,13 @@ describe('caching', () => {
     expect(sts.captured).toHaveLength(1);
     expect(iam.captured).toHaveLength(1);
     expect(new Set(results)).toEqual(new Set([saToken, `Bearer ${saToken}`]));
-    // What keyless asked AWS for: the provider's name with https:, RS256.
+    // What keyless asked AWS for: the provider's name with https:, RS256, and an hour (the federated
+    // token lives no longer than the JWT).
     expect(aws.forms[0]).toMatchObject({
       Action: 'GetWebIdentityToken',
       'Audience.member.1': AWS_AUDIENCE,
       SigningAlgorithm: 'RS256',
+      DurationSeconds: '3600',
     });
     expect(new URLSearchParams(sts.captured[0]!.body).get('subject_token')).toBe(aws.token);
   });
