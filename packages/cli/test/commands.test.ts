@@ -280,7 +280,7 @@ describe.skipIf(!built)('keyless config gcp', () => {
         'https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/app@proj.iam.gserviceaccount.com:generateAccessToken',
     });
     expect(config.credential_source.executable.command).toBe(
-      `keyless token --audience https:${provider} --region eu-west-1 --format google-executable`,
+      `keyless token --audience https:${provider} --region eu-west-1 --duration 3600 --format google-executable`,
     );
   });
 

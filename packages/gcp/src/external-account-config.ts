@@ -9,7 +9,7 @@ import {
   showValue,
 } from '@keyless/core';
 import { SUBJECT_TOKEN_TYPE } from './google-sts.js';
-import { type GoogleTargetOptions, resolveGoogleTarget } from './google-target.js';
+import { DEFAULT_AWS_DURATION_SECONDS, type GoogleTargetOptions, resolveGoogleTarget } from './google-target.js';
 
 // Executable-sourced credentials ("pluggable auth"; google-auth-library PluggableAuthClient):
 // timeout 5..120 s, default 30 s; the response format is the one `keyless token --format google-executable` prints.
@@ -31,7 +31,7 @@ export interface ExternalAccountAwsOptions {
   region?: string;
   /** `--algorithm`; Google STS takes RS256 (the CLI's default). */
   signingAlgorithm?: 'RS256';
-  /** `--duration`, 60..3600 s. */
+  /** `--duration`, 60..3600 s. Default 3600, as for `createGoogleAuthClient`. */
   durationSeconds?: number;
   /** `--endpoint`: an STS VPC endpoint or the keyless emulator. */
   endpoint?: string;
@@ -103,9 +103,9 @@ export function externalAccountConfig(options: ExternalAccountConfigOptions): Ex
     }
     words.push('--algorithm', algorithm);
   }
-  if (aws.durationSeconds !== undefined) {
-    words.push('--duration', String(checkInteger('gcp', 'aws.durationSeconds', aws.durationSeconds, 60, 3600)));
-  }
+  // The same one-hour default as createGoogleAuthClient: the federated token lives no longer than the JWT.
+  const duration = aws.durationSeconds ?? DEFAULT_AWS_DURATION_SECONDS;
+  words.push('--duration', String(checkInteger('gcp', 'aws.durationSeconds', duration, 60, 3600)));
   if (aws.endpoint !== undefined)
     words.push('--endpoint', word('aws.endpoint', checkUrl('gcp', 'aws.endpoint', aws.endpoint).href));
   if (aws.profile !== undefined)

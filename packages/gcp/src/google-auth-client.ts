@@ -21,7 +21,7 @@ import type { Credentials, IdentityPoolClient, IdentityPoolClientOptions } from 
 import { type GoogleAuthLibraryModule, loadGoogleAuthLibrary } from './google-auth-library.js';
 import type { ExchangeContext } from './google-errors.js';
 import { exchangeForFederatedToken, type FederatedToken, SUBJECT_TOKEN_TYPE } from './google-sts.js';
-import { type GoogleTargetOptions, resolveGoogleTarget } from './google-target.js';
+import { DEFAULT_AWS_DURATION_SECONDS, type GoogleTargetOptions, resolveGoogleTarget } from './google-target.js';
 import { generateServiceAccountToken } from './iam-credentials.js';
 
 // google-auth-library's default scope for external accounts; IAM Credentials requires cloud-platform
@@ -53,9 +53,6 @@ export interface GoogleAuthClientOptions extends GoogleTargetOptions {
   /** Default: silent. Lines carry claims and lifetimes, never a token. */
   logger?: Partial<Logger>;
 }
-
-/** The AWS JWT lifetime keyless asks for by default (the longest STS allows). */
-export const DEFAULT_AWS_DURATION_SECONDS = 3600;
 
 interface GoogleAccessToken {
   accessToken: string;

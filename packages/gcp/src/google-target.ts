@@ -23,6 +23,12 @@ const EMAIL = /^[^\s@/:]+@[^\s@/:]+\.[^\s@/:]+$/;
 const DOMAIN = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 /** Where and how the AWS JWT is traded: options shared by `createGoogleAuthClient` and `externalAccountConfig`. */
+/**
+ * The AWS JWT lifetime keyless asks for by default (the longest STS allows): a federated token never
+ * outlives the JWT it was exchanged for (observed expires_in = min(the JWT's remaining life, 3600 s)).
+ */
+export const DEFAULT_AWS_DURATION_SECONDS = 3600;
+
 export interface GoogleTargetOptions extends WorkloadIdentityProviderOptions {
   /** Impersonate this service account (IAM Credentials `generateAccessToken`); else the federated token is used directly. */
   serviceAccountEmail?: string;

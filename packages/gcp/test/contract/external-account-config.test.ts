@@ -41,7 +41,7 @@ describe('externalAccountConfig', () => {
       universe_domain: 'googleapis.com',
       credential_source: {
         executable: {
-          command: `keyless token --audience ${AWS_AUDIENCE} --format google-executable`,
+          command: `keyless token --audience ${AWS_AUDIENCE} --duration 3600 --format google-executable`,
           timeout_millis: 30_000,
         },
       },
