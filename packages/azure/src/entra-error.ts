@@ -4,6 +4,7 @@ import {
   type KeylessErrorCode,
   type KeylessErrorDetails,
   parseOAuthError,
+  presentedClaims,
   type TokenSummary,
 } from '@keyless/core';
 
@@ -206,15 +207,6 @@ function ids(body: ReturnType<typeof parseOAuthError>): Record<string, string> {
   }
   if (typeof body?.trace_id === 'string') out.traceId = body.trace_id;
   if (typeof body?.timestamp === 'string') out.timestamp = body.timestamp;
-  return out;
-}
-
-function presentedClaims(summary: TokenSummary): NonNullable<KeylessErrorDetails['presented']> {
-  const out: NonNullable<KeylessErrorDetails['presented']> = {};
-  if (summary.iss !== undefined) out.iss = summary.iss;
-  if (summary.sub !== undefined) out.sub = summary.sub;
-  if (summary.aud !== undefined) out.aud = summary.aud;
-  if (summary.alg !== undefined) out.alg = summary.alg;
   return out;
 }
 

@@ -112,11 +112,11 @@ const MAX_CLAIM_LENGTH = 200;
 const MAX_AUDIENCES = 5;
 
 /**
- * The `iss`, `sub`, `aud` and `alg` of a JWT for `details.presented` and hints. Claims are not
+ * The `iss`, `sub`, `aud` and `alg` of a JWT (or of its summary) for `details.presented` and hints. Claims are not
  * secrets, but a token a verifier received is attacker-controlled, so every value is bounded.
  */
-export function presentedClaims(jwt: string): PresentedClaims {
-  const summary = summarizeToken(jwt);
+export function presentedClaims(jwt: string | TokenSummary): PresentedClaims {
+  const summary = typeof jwt === 'string' ? summarizeToken(jwt) : jwt;
   const presented: PresentedClaims = {};
   if (summary.iss !== undefined) presented.iss = clipClaim(summary.iss);
   if (summary.sub !== undefined) presented.sub = clipClaim(summary.sub);

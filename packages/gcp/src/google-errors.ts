@@ -5,6 +5,7 @@ import {
   KeylessError,
   type KeylessErrorDetails,
   parseOAuthError,
+  presentedClaims,
   type TokenSummary,
 } from '@keyless/core';
 import type { Impersonation } from './google-target.js';
@@ -290,15 +291,6 @@ function awsClaimText(claims: AwsContextClaims | undefined): string {
     if (typeof value === 'string') parts.push(`, assertion['https://sts.amazonaws.com/'].${key} = ${quote(value)}`);
   }
   return parts.join('');
-}
-
-function presentedClaims(summary: TokenSummary): NonNullable<KeylessErrorDetails['presented']> {
-  const out: NonNullable<KeylessErrorDetails['presented']> = {};
-  if (summary.iss !== undefined) out.iss = summary.iss;
-  if (summary.sub !== undefined) out.sub = summary.sub;
-  if (summary.aud !== undefined) out.aud = summary.aud;
-  if (summary.alg !== undefined) out.alg = summary.alg;
-  return out;
 }
 
 function clean(text: unknown): string | undefined {

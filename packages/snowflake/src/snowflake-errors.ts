@@ -5,6 +5,7 @@ import {
   type KeylessErrorCode,
   type KeylessErrorDetails,
   parseRetryAfter,
+  presentedClaims,
   type TokenSummary,
 } from '@keyless/core';
 
@@ -403,15 +404,6 @@ function base(context: SnowflakeLoginContext): KeylessErrorDetails {
     workloadIdentityProvider: context.provider,
     ...(context.username === undefined ? {} : { username: context.username }),
     ...(context.presented ? { presented: presentedClaims(context.presented) } : {}),
-  };
-}
-
-function presentedClaims(summary: TokenSummary): NonNullable<KeylessErrorDetails['presented']> {
-  return {
-    ...(summary.iss === undefined ? {} : { iss: summary.iss }),
-    ...(summary.sub === undefined ? {} : { sub: summary.sub }),
-    ...(summary.aud === undefined ? {} : { aud: summary.aud }),
-    ...(summary.alg === undefined ? {} : { alg: summary.alg }),
   };
 }
 
