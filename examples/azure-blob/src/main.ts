@@ -2,8 +2,9 @@
  * Lists the containers of an Azure storage account, authenticated as an Entra ID application through
  * the workload's AWS identity: no client secret, certificate or storage key anywhere.
  *
+ *   pnpm start    # against the keyless emulator, started in this process
  *   AZURE_TENANT_ID=… AZURE_CLIENT_ID=… AZURE_STORAGE_ACCOUNT_URL=https://<account>.blob.core.windows.net \
- *   AWS_REGION=us-east-1 pnpm start
+ *   AWS_REGION=us-east-1 pnpm start    # against Azure
  */
 import type { TokenCredential } from '@azure/core-auth';
 import { BlobServiceClient, isRestError } from '@azure/storage-blob';
@@ -27,8 +28,12 @@ export async function run({ accountUrl, credential }: RunOptions): Promise<strin
 
 const REQUIRED = ['AZURE_TENANT_ID', 'AZURE_CLIENT_ID', 'AZURE_STORAGE_ACCOUNT_URL'] as const;
 
-/** Builds the configuration from the environment and runs; returns the process exit code. */
+/**
+ * Builds the configuration from the environment and runs; returns the process exit code. With none of
+ * the `AZURE_*` variables set it runs against the keyless emulator, started in this process.
+ */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (REQUIRED.every((name) => !env[name]?.trim())) return runAgainstEmulator(env);
   const missing = REQUIRED.filter((name) => !env[name]?.trim());
   if (missing.length > 0) {
     console.error(`Missing ${missing.join(', ')}.
@@ -42,14 +47,44 @@ AWS identity this process runs with (STS GetWebIdentityToken) instead of a secre
   AZURE_STORAGE_ACCOUNT_URL  https://<account>.blob.core.windows.net
   AWS_REGION                 the region to call STS in (or a region in ~/.aws/config)
 
-See README.md for the set-up on both sides. Set KEYLESS_DEBUG=1 for debug lines.`);
+Unset all three AZURE_* variables to run against the keyless emulator instead. See README.md for the
+set-up on both sides. Set KEYLESS_DEBUG=1 for debug lines.`);
     return 1;
   }
-  const accountUrl = env.AZURE_STORAGE_ACCOUNT_URL!.trim();
+  // tenantId, clientId and authorityHost come from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_AUTHORITY_HOST.
+  return listAndPrint(
+    env.AZURE_STORAGE_ACCOUNT_URL!.trim(),
+    () => new AwsFederatedCredential(env.KEYLESS_DEBUG ? { logger: console } : {}),
+  );
+}
+
+/** The same listing against the emulator's Entra ID and Blob endpoints (HTTPS, its CA trusted in this process). */
+async function runAgainstEmulator(env: NodeJS.ProcessEnv): Promise<number> {
+  const { startEmulator } = await import('@keyless/emulator');
+  const lab = await startEmulator({ trustCertificate: true });
   try {
-    // tenantId, clientId and authorityHost come from AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_AUTHORITY_HOST.
-    const credential = new AwsFederatedCredential(env.KEYLESS_DEBUG ? { logger: console } : {});
-    const names = await run({ accountUrl, credential });
+    console.log(
+      `No AZURE_* variables set: using the keyless emulator on 127.0.0.1 (Entra ID ${lab.entra.authorityHost}).`,
+    );
+    return await listAndPrint(
+      lab.blob.accountUrl,
+      () =>
+        new AwsFederatedCredential({
+          tenantId: lab.entra.tenantId,
+          clientId: lab.entra.clientId,
+          authorityHost: lab.entra.authorityHost,
+          aws: { endpoint: lab.stsEndpoint, region: lab.region, credentials: lab.credentials },
+          ...(env.KEYLESS_DEBUG ? { logger: console } : {}),
+        }),
+    );
+  } finally {
+    await lab.close();
+  }
+}
+
+async function listAndPrint(accountUrl: string, createCredential: () => TokenCredential): Promise<number> {
+  try {
+    const names = await run({ accountUrl, credential: createCredential() });
     console.log(`${names.length} container(s) in ${accountUrl}`);
     for (const name of names) console.log(`  ${name}`);
     return 0;

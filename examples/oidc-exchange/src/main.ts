@@ -2,6 +2,7 @@
  * Trades the workload's AWS-signed JWT (STS GetWebIdentityToken) for an access token at an RFC 8693
  * token endpoint, and prints what it got (never the token itself).
  *
+ *   pnpm start    # against the keyless emulator, started in this process
  *   OIDC_ISSUER=https://idp.example.com OIDC_AUDIENCE=https://idp.example.com AWS_REGION=us-east-1 pnpm start
  */
 import { isKeylessError } from '@keyless/core';
@@ -44,11 +45,19 @@ access token at an OAuth 2.0 token-exchange (RFC 8693) endpoint, with no stored 
   OIDC_RESOURCE        optional: the resource URI to ask a token for
   AWS_REGION           the region to call STS in (or a region in ~/.aws/config)
 
-See README.md for the set-up on both sides. Set KEYLESS_DEBUG=1 for debug lines.`;
+Unset every OIDC_* variable to run against the keyless emulator instead. See README.md for the set-up
+on both sides. Set KEYLESS_DEBUG=1 for debug lines.`;
 
-/** Builds the configuration from the environment and runs; returns the process exit code. */
+/** Any of these set means "use that server"; none of them, the keyless emulator. */
+const SETTINGS = ['OIDC_TOKEN_ENDPOINT', 'OIDC_ISSUER', 'OIDC_AUDIENCE', 'OIDC_SCOPE', 'OIDC_RESOURCE'] as const;
+
+/**
+ * Builds the configuration from the environment and runs; returns the process exit code. With none of
+ * the `OIDC_*` variables set it runs against the keyless emulator's OAuth server, started in this process.
+ */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const value = (name: string) => env[name]?.trim() || undefined;
+  if (SETTINGS.every((name) => !value(name))) return runAgainstEmulator(env);
   const tokenEndpoint = value('OIDC_TOKEN_ENDPOINT');
   const issuer = value('OIDC_ISSUER');
   const audience = value('OIDC_AUDIENCE');
@@ -60,15 +69,36 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     console.error(`Missing ${missing.join(', ')}.\n\n${USAGE}`);
     return 1;
   }
+  return exchangeAndPrint(tokenEndpoint ?? issuer!, {
+    ...(tokenEndpoint ? { tokenEndpoint } : { issuer }),
+    audience,
+    ...(value('OIDC_SCOPE') ? { scope: value('OIDC_SCOPE') } : {}),
+    ...(value('OIDC_RESOURCE') ? { resource: value('OIDC_RESOURCE') } : {}),
+    ...(env.KEYLESS_DEBUG ? { logger: console } : {}),
+  });
+}
+
+/** The same exchange at the emulator's OAuth server (its token endpoint found by discovery), with its STS. */
+async function runAgainstEmulator(env: NodeJS.ProcessEnv): Promise<number> {
+  const { startEmulator } = await import('@keyless/emulator');
+  const lab = await startEmulator();
   try {
-    const token = await run({
-      ...(tokenEndpoint ? { tokenEndpoint } : { issuer }),
-      audience,
-      ...(value('OIDC_SCOPE') ? { scope: value('OIDC_SCOPE') } : {}),
-      ...(value('OIDC_RESOURCE') ? { resource: value('OIDC_RESOURCE') } : {}),
+    console.log(`No OIDC_* variables set: using the keyless emulator on 127.0.0.1 (OAuth server ${lab.oidc.issuer}).`);
+    return await exchangeAndPrint(lab.oidc.issuer, {
+      issuer: lab.oidc.issuer,
+      audience: lab.oidc.audience,
+      aws: { endpoint: lab.stsEndpoint, region: lab.region, credentials: lab.credentials },
       ...(env.KEYLESS_DEBUG ? { logger: console } : {}),
     });
-    console.log(`Got a ${token.tokenType} token from ${tokenEndpoint ?? issuer}`);
+  } finally {
+    await lab.close();
+  }
+}
+
+async function exchangeAndPrint(server: string, options: RunOptions): Promise<number> {
+  try {
+    const token = await run(options);
+    console.log(`Got a ${token.tokenType} token from ${server}`);
     console.log(`  issued_token_type  ${token.issuedTokenType ?? '(not stated)'}`);
     console.log(`  scope              ${token.scope ?? '(not stated)'}`);
     console.log(`  expires at         ${token.expiresAt.toISOString()}`);

@@ -2,7 +2,8 @@
  * Logs in to Snowflake with the AWS identity this process runs as (no password, key or token stored
  * anywhere) and prints the result of SELECT CURRENT_USER().
  *
- *   SNOWFLAKE_ACCOUNT=myorg-myaccount AWS_REGION=us-east-1 pnpm start
+ *   pnpm start    # against the keyless emulator, started in this process
+ *   SNOWFLAKE_ACCOUNT=myorg-myaccount AWS_REGION=us-east-1 pnpm start    # against Snowflake
  *
  * `run(options)` does the work and takes the options from anywhere; `main()` builds them from the
  * environment.
@@ -23,7 +24,8 @@ const USAGE = `Set SNOWFLAKE_ACCOUNT to run this example against Snowflake:
   AWS_REGION           the STS region (or AWS_DEFAULT_REGION / your AWS profile); AWS credentials come
                        from the usual chain (role, AWS_PROFILE, environment)
 
-See README.md for the Snowflake user (CREATE USER ... WORKLOAD_IDENTITY = ...) and the IAM policy.`;
+Without any SNOWFLAKE_* setting above it runs against the keyless emulator instead. See README.md for
+the Snowflake user (CREATE USER ... WORKLOAD_IDENTITY = ...) and the IAM policy.`;
 
 /** Connects, runs SELECT CURRENT_USER() and closes the connection. Returns the user name. */
 export async function run(connectionOptions: SnowflakeConnectionOptions): Promise<string> {
@@ -73,29 +75,79 @@ function query(connection: Connection, sqlText: string): Promise<Record<string, 
   });
 }
 
-async function main(): Promise<void> {
-  const options = optionsFromEnv();
-  if (!options) {
-    console.error(USAGE);
-    process.exit(1);
+/** Set without SNOWFLAKE_ACCOUNT, these are a mistake; with none of them the example uses the emulator. */
+const OTHER_SETTINGS = [
+  'SNOWFLAKE_USER',
+  'SNOWFLAKE_ROLE',
+  'SNOWFLAKE_WAREHOUSE',
+  'SNOWFLAKE_HOST',
+  'SNOWFLAKE_WIF_PROVIDER',
+] as const;
+
+/**
+ * Builds the options from the environment, connects and prints the user; returns the process exit code.
+ * Without SNOWFLAKE_ACCOUNT (and the other settings above) it runs against the keyless emulator, started
+ * in this process.
+ */
+export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let options: SnowflakeConnectionOptions | undefined;
+  try {
+    options = optionsFromEnv(env);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    return 1;
   }
-  // Configure the driver this example uses, and hand the same module to keyless. (snowflake-sdk logs
-  // at INFO to the console and to ./snowflake.log unless told otherwise.)
-  const snowflake = (await import('snowflake-sdk')).default;
-  snowflake.configure({ logLevel: 'WARN', customLogger: console });
-  const user = await run({ ...options, snowflake, logger: process.env.KEYLESS_DEBUG ? console : undefined });
-  console.log(`Connected to Snowflake as ${user}`);
+  if (!options) {
+    if (OTHER_SETTINGS.some((name) => env[name]?.trim())) {
+      console.error(`Missing SNOWFLAKE_ACCOUNT.\n\n${USAGE}`);
+      return 1;
+    }
+    return runAgainstEmulator(env);
+  }
+  return connectAndPrint(options, env);
+}
+
+/** The same login and query against the emulator's Snowflake endpoint (`accessUrl`), with its STS. */
+async function runAgainstEmulator(env: NodeJS.ProcessEnv): Promise<number> {
+  // Offline means offline: no instance-metadata or STS probes when snowflake-sdk loads.
+  process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true';
+  const { startEmulator } = await import('@keyless/emulator');
+  const lab = await startEmulator();
+  try {
+    console.log(
+      `No SNOWFLAKE_ACCOUNT set: using the keyless emulator on 127.0.0.1 (Snowflake ${lab.snowflake.accessUrl}).`,
+    );
+    return await connectAndPrint(
+      {
+        account: lab.snowflake.account,
+        // WORKLOAD_IDENTITY logins go to Snowflake hosts only: the host names one, accessUrl reaches the lab.
+        host: lab.snowflake.host,
+        accessUrl: lab.snowflake.accessUrl,
+        aws: { endpoint: lab.stsEndpoint, region: lab.region, credentials: lab.credentials },
+        sfRetryMaxLoginRetries: 0,
+      },
+      env,
+    );
+  } finally {
+    await lab.close();
+  }
+}
+
+async function connectAndPrint(options: SnowflakeConnectionOptions, env: NodeJS.ProcessEnv): Promise<number> {
+  try {
+    // Configure the driver this example uses, and hand the same module to keyless. (snowflake-sdk logs
+    // at INFO to the console and to ./snowflake.log unless told otherwise.)
+    const snowflake = (await import('snowflake-sdk')).default;
+    snowflake.configure({ logLevel: 'WARN', customLogger: console });
+    const user = await run({ ...options, snowflake, ...(env.KEYLESS_DEBUG ? { logger: console } : {}) });
+    console.log(`Connected to Snowflake as ${user}`);
+    return 0;
+  } catch (error) {
+    console.error(isKeylessError(error) ? String(error) : error instanceof Error ? error.message : error);
+    return 1;
+  }
 }
 
 const invokedDirectly =
   process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
-if (invokedDirectly) {
-  main().catch((error: unknown) => {
-    if (isKeylessError(error)) {
-      console.error(String(error));
-    } else {
-      console.error(error instanceof Error ? error.message : error);
-    }
-    process.exit(1);
-  });
-}
+if (invokedDirectly) process.exitCode = await main();

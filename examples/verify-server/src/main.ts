@@ -3,10 +3,12 @@
  * `Authorization: Bearer <jwt>` minted by STS GetWebIdentityToken for this service's audience is
  * answered with the caller's account and role; anything else gets 401 and a `WWW-Authenticate` error.
  *
+ *   pnpm start    # one round trip against the keyless emulator, started in this process
  *   TRUSTED_ISSUER=https://<id>.tokens.sts.global.api.aws EXPECTED_AUDIENCE=https://api.example.com pnpm start
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { AWS_CLAIMS_KEY, isKeylessError } from '@keyless/core';
+import type { AddressInfo } from 'node:net';
+import { AWS_CLAIMS_KEY, fromAwsWebIdentityToken, isKeylessError } from '@keyless/core';
 import { type AwsTokenVerifierOptions, createAwsTokenVerifier } from '@keyless/oidc';
 
 const REALM = 'keyless-verify-server';
@@ -100,12 +102,21 @@ gives them, and answers with the caller's account and role. Set:
   PORT               optional, default 8080
 
 A caller sends the JWT that @keyless/core's fromAwsWebIdentityToken({ audience: EXPECTED_AUDIENCE })
-gives it, as  Authorization: Bearer <jwt>.`;
+gives it, as  Authorization: Bearer <jwt>. With neither variable set the example makes one round trip
+against the keyless emulator instead.`;
 
-/** Builds the configuration from the environment and listens; returns an exit code on failure. */
+/** The audience of the emulator run's caller token: any value works, as long as both sides agree. */
+const EMULATOR_AUDIENCE = 'https://api.example.com';
+
+/**
+ * Builds the configuration from the environment and listens; returns an exit code when it does not
+ * (a configuration error, or the one-shot emulator run). With neither TRUSTED_ISSUER nor
+ * EXPECTED_AUDIENCE set it runs once against the keyless emulator, started in this process.
+ */
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number | undefined> {
   const issuer = env.TRUSTED_ISSUER?.trim();
   const audience = env.EXPECTED_AUDIENCE?.trim();
+  if (!issuer && !audience) return runAgainstEmulator(env);
   const port = Number(env.PORT?.trim() || 8080);
   if (!issuer || !audience || !Number.isInteger(port) || port < 0 || port > 65_535) {
     const missing = [
@@ -128,6 +139,48 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return undefined;
+}
+
+/**
+ * One round trip against the emulator: the server trusts the lab's issuer, a caller gets a JWT from the
+ * lab's STS through @keyless/core and sends it; the server's answer is printed, then everything closes.
+ */
+async function runAgainstEmulator(env: NodeJS.ProcessEnv): Promise<number> {
+  const { startEmulator } = await import('@keyless/emulator');
+  const lab = await startEmulator();
+  const server = createVerifyServer({
+    issuer: lab.issuer,
+    audience: EMULATOR_AUDIENCE,
+    ...(env.KEYLESS_DEBUG ? { logger: console } : {}),
+  });
+  try {
+    console.log(
+      `No TRUSTED_ISSUER or EXPECTED_AUDIENCE set: using the keyless emulator on 127.0.0.1 (issuer ${lab.issuer}).`,
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    console.log(`Accepting AWS tokens from ${lab.issuer} for ${EMULATOR_AUDIENCE} on port ${port}`);
+
+    // The caller's side: any AWS workload, here the lab's default role through the lab's STS.
+    const getToken = fromAwsWebIdentityToken({
+      audience: EMULATOR_AUDIENCE,
+      endpoint: lab.stsEndpoint,
+      region: lab.region,
+      credentials: lab.credentials,
+    });
+    const { token, claims } = await getToken();
+    console.log(`Caller: GET / with the JWT of ${claims.sub} (aud ${EMULATOR_AUDIENCE})`);
+    const response = await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: `Bearer ${token}` } });
+    console.log(`Server answered ${response.status}: ${(await response.text()).trim()}`);
+    return response.status === 200 ? 0 : 1;
+  } catch (error) {
+    console.error(isKeylessError(error) ? String(error) : error instanceof Error ? error.message : error);
+    return 1;
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await lab.close();
+  }
 }
 
 if (import.meta.main) {

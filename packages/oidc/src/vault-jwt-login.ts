@@ -236,7 +236,8 @@ const RULES: readonly Rule[] = [
     hint: (c, p) => `Set bound_audiences on role ${c.role} to the JWT's audience (aws.audience). Presented: ${p}.`,
   },
   {
-    pattern: /aud claim does not match any bound audience/,
+    pattern:
+      /aud claim does not match any bound audience|invalid audience \(aud\) claim|does not match any expected audience/,
     code: 'TOKEN_REJECTED',
     hint: (c, p) => `Role ${c.role}'s bound_audiences must include aws.audience (the JWT's aud). Presented: ${p}.`,
   },

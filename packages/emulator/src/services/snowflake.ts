@@ -316,7 +316,7 @@ export function createSnowflakeService(ctx: LabContext): ServiceHandler {
       version: 1,
       sendResultTime: ctx.clock.ms(),
       queryResultFormat: 'json',
-      queryContext: { entries: [{ id: 0, timestamp: ctx.clock.ms(), priority: 0, context: {} }] },
+      queryContext: { entries: [{ id: 0, timestamp: ctx.clock.ms(), priority: 0 }] },
     });
   };
 

@@ -158,6 +158,12 @@ describe('Vault errors (JWT auth plugin messages)', () => {
     ],
     [
       400,
+      ['error validating token: invalid audience (aud) claim: audience claim does not match any expected audience'],
+      'TOKEN_REJECTED',
+      'bound_audiences',
+    ],
+    [
+      400,
       ['error validating claims: audience claim found in JWT but no audiences bound to the role'],
       'TOKEN_REJECTED',
       'bound_audiences',
