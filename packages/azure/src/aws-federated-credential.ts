@@ -384,6 +384,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 function toAbortSignal(signal: GetTokenOptions['abortSignal']): AbortSignal | undefined {
   if (signal === undefined || signal === null) return undefined;
   if (signal instanceof AbortSignal) return signal;
+  const like = signal as { aborted?: unknown; addEventListener?: unknown };
+  if (typeof like.aborted !== 'boolean' || typeof like.addEventListener !== 'function') {
+    throw invalidConfig('azure', `getToken abortSignal must be an AbortSignal, got ${showValue(signal)}`);
+  }
   const controller = new AbortController();
   if (signal.aborted) controller.abort((signal as { reason?: unknown }).reason);
   else

@@ -113,7 +113,8 @@ export function isKeylessError(value: unknown): value is KeylessError {
 function sanitizeCause(cause: unknown): unknown {
   if (isKeylessError(cause)) return cause;
   if (cause instanceof Error) {
-    const safe = new Error(redactSecrets(cause.message));
+    // Vendor errors do not always keep to the type: a null message or stack must not break the error.
+    const safe = new Error(redactSecrets(String(cause.message ?? '')));
     safe.name = cause.name;
     const source = cause as unknown as Record<string, unknown>;
     const target = safe as unknown as Record<string, unknown>;
@@ -124,7 +125,7 @@ function sanitizeCause(cause: unknown): unknown {
     }
     const metadata = source.$metadata as { httpStatusCode?: unknown } | undefined;
     if (typeof metadata?.httpStatusCode === 'number') target.statusCode = metadata.httpStatusCode;
-    safe.stack = cause.stack === undefined ? undefined : redactSecrets(cause.stack);
+    safe.stack = typeof cause.stack === 'string' ? redactSecrets(cause.stack) : undefined;
     if (cause.cause !== undefined)
       Object.defineProperty(safe, 'cause', { value: sanitizeCause(cause.cause), enumerable: false });
     return safe;

@@ -7,6 +7,7 @@ import type { WebIdentityToken } from '@keyless/core';
 import { decodeAwsWebIdentityClaims } from '@keyless/core';
 import nock from 'nock';
 import { makeAwsJwt, TEST_ROLE_ARN } from '../../../test/support/aws.js';
+import { registerSecret } from '../../../test/support/secrets.js';
 
 export const PROJECT_NUMBER = '123456789012';
 export const POOL_ID = 'aws-pool';
@@ -23,7 +24,7 @@ export const PRINCIPAL = `principal://iam.googleapis.com/projects/${PROJECT_NUMB
 
 /** A Google access token shaped like the real ones (`ya29.` + a long opaque tail). */
 export function googleAccessToken(kind: 'federated' | 'service-account'): string {
-  return `ya29.${kind === 'federated' ? 'd' : 'c'}.${randomBytes(120).toString('base64url')}`;
+  return registerSecret(`ya29.${kind === 'federated' ? 'd' : 'c'}.${randomBytes(120).toString('base64url')}`);
 }
 
 export interface Captured {

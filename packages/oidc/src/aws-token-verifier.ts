@@ -514,6 +514,7 @@ function joseError(
           : `Could not load the keys of ${settings.issuer}: ${error.message}`,
       ...(error.hint ? { hint: error.hint } : {}),
       retryable: error.retryable,
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
       details: { ...error.details, presented },
       cause: error,
     });

@@ -89,7 +89,7 @@ export function mapSnowflakeError(error: unknown, context: SnowflakeLoginContext
   if (isKeylessError(error)) return error;
   const e = (typeof error === 'object' && error !== null ? error : {}) as SnowflakeErrorShape;
   const name = typeof e.name === 'string' ? e.name : '';
-  const message = typeof e.message === 'string' ? e.message : String(error);
+  const message = typeof e.message === 'string' ? e.message : describe(error);
   const sqlState = typeof e.sqlState === 'string' ? e.sqlState : undefined;
 
   switch (name) {
@@ -169,6 +169,17 @@ function loginRefused(
     ...(typeof data.nextAction === 'string' ? { nextAction: data.nextAction } : {}),
     ...(typeof data.authnMethod === 'string' ? { authnMethod: data.authnMethod } : {}),
   };
+  if (code === undefined && said.trim() === '') {
+    // Not a Snowflake login answer at all: an HTML page or some other JSON from whatever answered.
+    return new KeylessError({
+      code: 'INVALID_RESPONSE',
+      provider: 'snowflake',
+      message: `${context.host} answered the login with something that is not a Snowflake login response.`,
+      hint: 'A proxy or captive portal may be answering instead of Snowflake: check the host and accessUrl options and any HTTPS proxy.',
+      retryable: true,
+      details,
+    });
+  }
   const quoted = `Snowflake refused the login${code ? ` (${code})` : ''}: ${said}`;
   const failureId = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/i.exec(said)?.[0];
   const lookup = failureId
@@ -418,4 +429,13 @@ function errnoOf(cause: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** `String(value)` that cannot throw (an object without a prototype has no `toString`). */
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
 }

@@ -2,10 +2,12 @@
  * A nock Entra ID token endpoint that answers like the real one (PROTOCOLS §3.3, §3.4) and records
  * every request. nock 15 calls a reply function with one argument, the Fetch `Request`.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import { decodeAwsWebIdentityClaims } from '@keyless/core';
 import nock from 'nock';
 import { makeAwsJwt, stsSuccessXml } from '../../../../test/support/aws.js';
+import { registerSecret } from '../../../../test/support/secrets.js';
 
 export const TENANT_ID = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export const OTHER_TENANT_ID = '8eaef023-2b34-4da1-9baa-8bc8c9d6a490';
@@ -27,7 +29,7 @@ export type Answer = [status: number, body: unknown, headers?: Record<string, st
 
 /** An opaque access token (no JWT shape, so that redaction cannot hide a leak of it). */
 export function accessToken(): string {
-  return `at_${randomBytes(24).toString('base64url')}`;
+  return registerSecret(`at_${randomBytes(24).toString('base64url')}`);
 }
 
 export function entraSuccess(
