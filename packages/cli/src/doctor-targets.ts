@@ -6,7 +6,7 @@ import { UsageError } from './usage-error.js';
 export interface DoctorTarget {
   name: 'azure' | 'gcp' | 'snowflake' | 'oidc';
   /** The audience the target expects when the user gives none (`undefined`: the user must give it). */
-  defaultAudience(context: CommandContext): string | undefined;
+  defaultAudience(context: CommandContext): Promise<string | undefined>;
   /** Signing algorithms the target accepts. */
   algorithms: readonly string[];
   algorithmWhy: string;
@@ -54,12 +54,10 @@ function left(expiresAt: Date | number): string {
 
 const azure: DoctorTarget = {
   name: 'azure',
-  defaultAudience: (context) => {
+  async defaultAudience(context) {
+    const { AzureAuthorityHosts, defaultTokenExchangeAudience } = await import('@keyless/azure');
     const host = stringOption(context.values, 'authority-host') ?? process.env.AZURE_AUTHORITY_HOST;
-    if (host?.includes('login.microsoftonline.us')) return 'api://AzureADTokenExchangeUSGov';
-    if (host?.includes('chinacloudapi.cn') || host?.includes('partner.microsoftonline.cn'))
-      return 'api://AzureADTokenExchangeChina';
-    return 'api://AzureADTokenExchange';
+    return defaultTokenExchangeAudience(host ?? AzureAuthorityHosts.AzurePublicCloud);
   },
   algorithms: ['RS256'],
   algorithmWhy: 'Entra ID documents RS256 only (ES tokens fail with AADSTS5002738)',
@@ -83,11 +81,14 @@ const azure: DoctorTarget = {
 
 const gcp: DoctorTarget = {
   name: 'gcp',
-  defaultAudience: (context) => {
+  async defaultAudience(context) {
     const provider = stringOption(context.values, 'gcp-provider');
-    if (!provider)
+    if (!provider) {
       throw new UsageError('--target gcp needs --gcp-provider (the workload identity provider resource name)');
-    return `https:${provider.replace(/^https:/, '')}`;
+    }
+    // What @keyless/gcp asks AWS for: https: + the provider's canonical name.
+    const { workloadIdentityProvider } = await import('@keyless/gcp');
+    return `https:${workloadIdentityProvider({ audience: provider }).name}`;
   },
   algorithms: ['RS256'],
   algorithmWhy: 'Google STS documents RS256 and ES256; AWS signs RS256 or ES384',
@@ -119,7 +120,10 @@ const gcp: DoctorTarget = {
 
 const snowflake: DoctorTarget = {
   name: 'snowflake',
-  defaultAudience: () => 'snowflakecomputing.com',
+  async defaultAudience() {
+    const { SNOWFLAKE_AUDIENCE } = await import('@keyless/snowflake');
+    return SNOWFLAKE_AUDIENCE;
+  },
   algorithms: ['RS256', 'ES384'],
   algorithmWhy: 'Snowflake accepts both',
   async exchange(context, webIdentityToken) {
@@ -144,7 +148,7 @@ const snowflake: DoctorTarget = {
 
 const oidc: DoctorTarget = {
   name: 'oidc',
-  defaultAudience: () => undefined,
+  defaultAudience: async () => undefined,
   algorithms: ['RS256', 'ES384'],
   algorithmWhy: 'depends on the server (Vault and Databricks want RS256)',
   async exchange(context, webIdentityToken) {

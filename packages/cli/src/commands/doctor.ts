@@ -74,7 +74,7 @@ ${TARGET_OPTIONS_HELP}`,
     }
     let audience = listOption(context.values, 'audience');
     if (audience.length === 0) {
-      const fallback = target ? target.defaultAudience(context) : DEFAULT_AUDIENCE;
+      const fallback = target ? await target.defaultAudience(context) : DEFAULT_AUDIENCE;
       if (fallback === undefined)
         throw new UsageError(`--target ${target?.name} needs --audience (the audience the server trusts)`);
       audience = [fallback];
@@ -276,7 +276,7 @@ async function targetChecks(
   if (!token || !provider) return [skip(name('exchange'), 'no token')];
   const checks: CheckResult[] = [];
   const presented = presentedClaims(token.token);
-  const expectedAudience = target.defaultAudience(context);
+  const expectedAudience = await target.defaultAudience(context);
   if (expectedAudience !== undefined) {
     const aud = audiences(token.claims);
     checks.push(
