@@ -95,17 +95,18 @@ describe('snowflake-login: fault cells', () => {
   });
 
   it.each([
-    ['no success flag', { data: null, code: null, message: null }, 'EXCHANGE_FAILED'],
-    ['a JSON array', [], 'EXCHANGE_FAILED'],
+    // Not a Snowflake login answer: whatever answered is not Snowflake (a proxy, a portal).
+    ['no success flag', { data: null, code: null, message: null }, 'INVALID_RESPONSE'],
+    ['a JSON array', [], 'INVALID_RESPONSE'],
     // snowflake-sdk fails reading the session from it and reports that as a network error.
     ['success without data', { success: true, data: null, code: null, message: null }, 'NETWORK'],
-    ['an HTML page', '<html><body>Please sign in to the proxy</body></html>', 'EXCHANGE_FAILED'],
+    ['an HTML page', '<html><body>Please sign in to the proxy</body></html>', 'INVALID_RESPONSE'],
   ])(
     '[snowflake-login × malformed] a 200 with %s: a KeylessError (%s), never a connection',
     async (_name, body, code) => {
       server.answer(LOGIN, { status: 200, body });
       const error = await failure(connectSnowflake(options(fakeSts())));
-      expect(error).toMatchObject({ code, provider: 'snowflake' });
+      expect(error).toMatchObject({ code, provider: 'snowflake', retryable: true });
     },
   );
 
