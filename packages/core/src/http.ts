@@ -79,7 +79,7 @@ export async function sendHttpRequest(request: HttpRequest): Promise<HttpRespons
         cause: error,
       });
     }
-    const errno = networkCode(error);
+    const errno = errorCodeOf(error);
     throw new KeylessError({
       code: 'NETWORK',
       provider: request.provider,
@@ -170,10 +170,15 @@ export function parseRetryAfter(value: string | null | undefined): number | unde
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-function networkCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+/**
+ * The first string `code` (an errno such as `ECONNRESET`, `UND_ERR_SOCKET`) along an error's `cause`
+ * chain, four levels deep: fetch and vendor clients wrap the socket error once or twice.
+ */
+export function errorCodeOf(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }

@@ -32,6 +32,7 @@ export {
   type KeylessProvider,
 } from './errors.js';
 export {
+  errorCodeOf,
   type HttpRequest,
   type HttpResponse,
   httpStatusError,

@@ -15,6 +15,7 @@ import {
   jwksCache,
 } from 'jose';
 import { endpointStatusError } from './discovery.js';
+import { capitalize } from './token-response.js';
 
 const SERVICE = 'the issuer’s JWKS endpoint';
 
@@ -142,8 +143,4 @@ function toKeylessError(error: unknown, href: string): KeylessError {
     message: timedOut ? `The JWKS at ${href} did not answer in time.` : `Could not fetch the JWKS at ${href}.`,
     cause: error,
   });
-}
-
-function capitalize(text: string): string {
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -1,4 +1,5 @@
 import {
+  errorCodeOf,
   formatTokenSummary,
   isKeylessError,
   KeylessError,
@@ -324,7 +325,7 @@ function httpFailure(e: SnowflakeErrorShape, context: SnowflakeLoginContext): Ke
 }
 
 function networkFailure(e: SnowflakeErrorShape, context: SnowflakeLoginContext): KeylessError {
-  const errno = errnoOf(e.cause);
+  const errno = errorCodeOf(e.cause);
   const details = { ...base(context), ...(errno ? { errno } : {}) };
   const common = { provider: 'snowflake' as const, cause: e, details };
   if (errno && NETWORK_TIMEOUT_CODES.has(errno)) {
@@ -420,15 +421,6 @@ function base(context: SnowflakeLoginContext): KeylessErrorDetails {
 
 function targetCode(code: unknown): { targetCode?: string } {
   return typeof code === 'string' || typeof code === 'number' ? { targetCode: String(code) } : {};
-}
-
-function errnoOf(cause: unknown): string | undefined {
-  for (let e: unknown = cause, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 /** `String(value)` that cannot throw (an object without a prototype has no `toString`). */
