@@ -170,16 +170,13 @@ export class AwsFederatedCredential implements TokenCredential {
     this.#log = createLogger(options.logger, 'azure');
 
     this.#tokenSource = options.webIdentityToken === undefined ? 'aws' : 'webIdentityToken';
-    this.#webIdentityToken = resolveWebIdentityToken(
-      'azure',
+    this.#webIdentityToken = resolveWebIdentityToken('azure', options, {
+      audience: defaultTokenExchangeAudience(this.#authority),
+      signingAlgorithm: 'RS256',
       // One retry layer: the Entra token cache retries a failed STS call, so the JWT provider does not.
-      isPlainObject(options.aws) ? { ...options, aws: { retry: false, ...options.aws } } : options,
-      {
-        audience: defaultTokenExchangeAudience(this.#authority),
-        signingAlgorithm: 'RS256',
-        logger: options.logger,
-      },
-    );
+      retry: false,
+      logger: options.logger,
+    });
 
     this.#cache = createKeyedTokenCache<CachedToken>((key) => this.#fetch(key), {
       provider: 'azure',
@@ -374,10 +371,6 @@ function encodeKey(key: TokenKey): string {
 function decodeKey(encoded: string): TokenKey {
   const [tenantId, scope, claims, challenge] = JSON.parse(encoded) as [string, string, string | null, boolean];
   return { tenantId, scope, claims, challenge };
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Azure passes an `AbortSignalLike`; the cache and fetch need a real `AbortSignal`. */

@@ -7,7 +7,7 @@ import type {
 import { fromAwsWebIdentityToken } from './aws-web-identity-token.js';
 import { isKeylessError, KeylessError, type KeylessProvider } from './errors.js';
 import type { Logger } from './logger.js';
-import type { TokenRequestOptions } from './token-cache.js';
+import type { RetryOptions, TokenRequestOptions } from './token-cache.js';
 import { checkFunction, invalidConfig, showValue } from './validate.js';
 
 /** Where an adapter gets the AWS JWT: options for a provider it creates, or a provider you already have. */
@@ -28,6 +28,11 @@ export interface WebIdentityDefaults {
   signingAlgorithm?: AwsWebIdentityTokenOptions['signingAlgorithm'];
   /** Default `aws.durationSeconds` for this target (the core default is 300). */
   durationSeconds?: number;
+  /**
+   * Default `aws.retry`: an adapter whose own cache retries a failed STS call passes `false`, so that
+   * attempts do not multiply across two layers.
+   */
+  retry?: RetryOptions | false;
   /** Completes "aws.audience is required: …" when there is no default audience. */
   audienceHelp?: string;
   /** Algorithms the target accepts; another `aws.signingAlgorithm` is `INVALID_CONFIG`. */
@@ -88,6 +93,7 @@ export function resolveWebIdentityToken(
     return fromAwsWebIdentityToken({
       ...(defaults.signingAlgorithm === undefined ? {} : { signingAlgorithm: defaults.signingAlgorithm }),
       ...(defaults.durationSeconds === undefined ? {} : { durationSeconds: defaults.durationSeconds }),
+      ...(defaults.retry === undefined ? {} : { retry: defaults.retry }),
       ...aws,
       audience,
       ...(logger ? { logger } : {}),

@@ -396,6 +396,30 @@ describe('Entra errors', () => {
     expect(error.details.presented?.aud).toBe('api://wrong');
   });
 
+  it('retries a failing STS call in one layer only, also when aws is not given (one STS call per Entra attempt)', async () => {
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', TEST_CREDENTIALS.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', TEST_CREDENTIALS.secretAccessKey);
+    const failing = `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>later</Message></Error><RequestId>r</RequestId></ErrorResponse>`;
+    let stsCalls = 0;
+    nock('https://sts.us-east-1.amazonaws.com')
+      .post('/')
+      .times(9)
+      .reply(async () => {
+        stsCalls += 1;
+        return [503, failing, { 'content-type': 'text/xml' }];
+      });
+    const credential = new AwsFederatedCredential({
+      tenantId: TENANT_ID,
+      clientId: CLIENT_ID,
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    const error = await rejection(credential.getToken(STORAGE_SCOPE));
+    expect(error).toMatchObject({ code: 'EXCHANGE_FAILED', provider: 'aws', retryable: true });
+    // Three Entra-cache attempts, each one STS call: not three times three.
+    expect(stsCalls).toBe(3);
+  });
+
   it('passes an STS failure through as the aws error it is, without calling Entra', async () => {
     nock('https://sts.us-east-1.amazonaws.com')
       .post('/')
