@@ -107,6 +107,8 @@ export function createGoogleAuthClientFrom(
   const defaultAwsAudience = `https:${target.provider.name}`;
   const tokenSource = options.webIdentityToken === undefined ? 'aws' : 'webIdentityToken';
   const webIdentityToken = resolveWebIdentityToken('gcp', options, {
+    // One retry layer: the token cache retries a failed STS call, so the JWT provider does not.
+    retry: false,
     audience: defaultAwsAudience,
     signingAlgorithm: 'RS256',
     // A federated token never outlives the subject token (observed: expires_in = min(the JWT's remaining

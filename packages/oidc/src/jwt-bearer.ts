@@ -54,6 +54,8 @@ export function fromJwtBearer(options: JwtBearerOptions): AccessTokenProvider {
       : ({ method: 'none', clientId: checkString('oidc', 'clientId', options.clientId) } as const);
   const extraParams = checkExtraParams('extraParams', options.extraParams, RESERVED_FIELDS);
   const subject = resolveWebIdentityToken('oidc', options, {
+    // One retry layer: the token cache retries a failed STS call, so the JWT provider does not.
+    retry: false,
     audienceHelp: 'RFC 7523 servers expect aud to identify them, usually their token endpoint URL or issuer identifier',
     logger: settings.logger,
   });

@@ -93,6 +93,8 @@ export function tokenExchangeProvider(
   const clientAuth = checkClientAuth(options.clientAuth);
   const extraParams = checkExtraParams('extraParams', options.extraParams, RESERVED_FIELDS);
   const subject = resolveWebIdentityToken('oidc', options, {
+    // One retry layer: the token cache retries a failed STS call, so the JWT provider does not.
+    retry: false,
     audienceHelp:
       preset.audienceHelp ??
       'generic token endpoints have no standard audience; use the audience the server’s trust rule for the AWS issuer expects',

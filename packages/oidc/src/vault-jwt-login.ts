@@ -82,6 +82,8 @@ export function fromVaultJwtLogin(options: VaultJwtLoginOptions): AccessTokenPro
   const namespace =
     options.namespace === undefined ? env('VAULT_NAMESPACE') : checkString('oidc', 'namespace', options.namespace);
   const subject = resolveWebIdentityToken('oidc', options, {
+    // One retry layer: the token cache retries a failed STS call, so the JWT provider does not.
+    retry: false,
     audienceHelp: 'use one of the Vault role’s bound_audiences',
     logger: settings.logger,
   });

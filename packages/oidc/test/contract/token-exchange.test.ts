@@ -1,6 +1,7 @@
 import { isKeylessError } from '@keyless/core';
 import nock from 'nock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TEST_CREDENTIALS } from '../../../../test/support/aws.js';
 import { faults, withLoopbackServer } from '../../../../test/support/loopback.js';
 import { fromTokenExchange, TOKEN_EXCHANGE_GRANT_TYPE } from '../../src/index.js';
 import {
@@ -559,5 +560,28 @@ describe('option checks (before any I/O)', () => {
       fromTokenExchange({ tokenEndpoint: ENDPOINT, webIdentityToken: async () => ({}) as never, retry: false })(),
     );
     expect(error).toMatchObject({ code: 'INVALID_CONFIG', provider: 'oidc' });
+  });
+});
+
+describe('one retry layer', () => {
+  it('a failing STS call is retried by the token cache only: one STS call per attempt', async () => {
+    const failing = `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code><Message>later</Message></Error><RequestId>r</RequestId></ErrorResponse>`;
+    let stsCalls = 0;
+    nock('https://sts.us-east-1.amazonaws.com')
+      .post('/')
+      .times(9)
+      .reply(async () => {
+        stsCalls += 1;
+        return [503, failing, { 'content-type': 'text/xml' }];
+      });
+    const provider = fromTokenExchange({
+      tokenEndpoint: 'https://auth.example.com/token',
+      aws: { audience: 'https://auth.example.com', region: 'us-east-1', credentials: TEST_CREDENTIALS },
+      retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 },
+    });
+    const error = await provider().catch((e: unknown) => e);
+    expect(isKeylessError(error) && error.code).toBe('EXCHANGE_FAILED');
+    // Three attempts of the token cache, each one STS call: not three times three.
+    expect(stsCalls).toBe(3);
   });
 });
